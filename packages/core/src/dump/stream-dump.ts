@@ -1,0 +1,287 @@
+import { PassThrough, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { to as copyTo } from "pg-copy-streams";
+import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "../manifest/manifest.js";
+import { describeConnectError } from "../pg/connect-error.js";
+import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
+import { ResultAsync } from "../result.js";
+import { captureSchema } from "../schema/capture.js";
+import type { SchemaError } from "../schema/errors.js";
+import { inventoryOf } from "../schema/inventory.js";
+import type { SchemaCapture } from "../schema/model.js";
+import { backupPrefix, newBackupId } from "../store/backup-id.js";
+import type { BackupStore, StoreError } from "../store/backup-store.js";
+import { causeMessage } from "../util/errors.js";
+import { Meter } from "../util/meter.js";
+import { readableOf } from "../util/readable.js";
+import { compressor, suffix, type Compression } from "./compression.js";
+import { copyPlan, copyToSql } from "./copy-plan.js";
+import { largeObjectStream, listLargeObjects } from "./large-objects.js";
+import { readSequenceStates } from "./sequences.js";
+
+/** Why a dump stopped. Nothing is committed (no manifest) after any of these. */
+export type DumpError =
+  | { _tag: "SourceConnectFailed"; reason: string; message: string; retryable: boolean }
+  | { _tag: "SnapshotFailed"; message: string }
+  | { _tag: "SchemaCaptureFailed"; schemaError: SchemaError; message: string }
+  | { _tag: "CopyFailed"; table: string; message: string; retryable: boolean }
+  | { _tag: "LargeObjectsFailed"; message: string; retryable: boolean }
+  | { _tag: "StoreFailed"; storeError: StoreError; message: string };
+
+export interface DumpProgress {
+  phase: "schema" | "data" | "large-objects" | "commit";
+  tablesTotal: number;
+  tablesDone: number;
+  rows: number;
+  rawBytes: number;
+  storedBytes: number;
+  /** The table that just finished, when one did. */
+  table?: string;
+}
+
+export interface DumpDeps {
+  /** Opens a connection to the source database; called once per worker plus one coordinator. */
+  connect: PgConnect;
+  store: BackupStore;
+  tool: { name: string; version: string };
+  now?: () => Date;
+  onProgress?: (p: DumpProgress) => void;
+}
+
+export interface DumpInput {
+  jobs: number;
+  compression: Compression;
+  compressionLevel?: number;
+  /** How the source is described in the manifest; never contains a password. */
+  source: { kind: "postgres-url" | "rds-snapshot"; host: string; port: number; database: string; user: string; instance?: string; snapshotId?: string };
+}
+
+export interface DumpOutput {
+  id: string;
+  manifest: Manifest;
+}
+
+class DumpFailure extends Error {
+  constructor(readonly error: DumpError) {
+    super(error.message);
+  }
+}
+const fail = (error: DumpError): never => {
+  throw new DumpFailure(error);
+};
+
+/**
+ * Streams a consistent backup of one database into a store: every worker reads the same
+ * exported snapshot (REPEATABLE READ, READ ONLY), tables largest first, each COPY stream
+ * counted, hashed, compressed and hashed again on its way to the store; `manifest.json` last.
+ * On any failure every connection is closed, what was written is deleted, and no manifest exists.
+ */
+export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
+  return ResultAsync.fromPromise(runDump(deps, input), (e) =>
+    e instanceof DumpFailure ? e.error : { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` },
+  );
+}
+
+async function connectTo(connect: PgConnect, what: string): Promise<PgClient> {
+  try {
+    const client = await connect();
+    await applySessionSettings(client);
+    return client;
+  } catch (cause) {
+    const p = describeConnectError(cause, what);
+    return fail({ _tag: "SourceConnectFailed", reason: p.reason, message: p.message, retryable: p.retryable });
+  }
+}
+
+async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
+  const now = deps.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  const writable = await deps.store.checkWritable();
+  if (writable.isErr()) fail({ _tag: "StoreFailed", storeError: writable.error, message: writable.error.message });
+
+  const clients: PgClient[] = [];
+  const written: string[] = [];
+  const id = newBackupId(input.source.database, started);
+  const prefix = backupPrefix(id);
+  const ext = suffix(input.compression);
+  let committed = false;
+  try {
+    const coordinator = await connectTo(deps.connect, `source database ${input.source.database}`);
+    clients.push(coordinator);
+    const info = await exportSnapshot(coordinator);
+    const progress: DumpProgress = { phase: "schema", tablesTotal: 0, tablesDone: 0, rows: 0, rawBytes: 0, storedBytes: 0 };
+    deps.onProgress?.({ ...progress });
+
+    const captured = await captureSchema(coordinator);
+    if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
+    const schema = (captured as { value: SchemaCapture }).value;
+    await lockTables(coordinator, schema);
+    const schemaMs = performance.now() - t0;
+
+    const put = async (key: string, body: Readable): Promise<number> => {
+      const r = await deps.store.put(key, body);
+      if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
+      written.push(key);
+      return r.isOk() ? r.value.bytes : 0;
+    };
+    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void) => {
+      const raw = new Meter(onRaw);
+      const stored = new Meter((b) => {
+        progress.storedBytes += b;
+      });
+      const body = new PassThrough();
+      const flowing = pipeline(source, raw, compressor(input.compression, input.compressionLevel), stored, body);
+      const [, bytes] = await Promise.all([flowing, put(key, body)]);
+      return { raw, stored, bytes };
+    };
+
+    const schemaKey = `${prefix}schema.json${ext}`;
+    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items })));
+
+    // Data: workers share the coordinator's snapshot; largest tables first.
+    const plan = copyPlan(schema.tables);
+    progress.phase = "data";
+    progress.tablesTotal = plan.length;
+    deps.onProgress?.({ ...progress });
+    const jobs = Math.max(1, Math.min(input.jobs, plan.length));
+    for (let i = 0; i < jobs && plan.length > 0; i++) {
+      const worker = await connectTo(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
+      clients.push(worker);
+      try {
+        await worker.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        await worker.query(`SET TRANSACTION SNAPSHOT '${info.snapshot}'`);
+      } catch (cause) {
+        fail({ _tag: "SnapshotFailed", message: `a worker could not join the exported snapshot: ${causeMessage(cause)}` });
+      }
+    }
+    const tables: TableObject[] = new Array(plan.length);
+    let next = 0;
+    let firstError: unknown;
+    const workerLoop = async (client: PgClient) => {
+      while (firstError === undefined) {
+        const index = next++;
+        const entry = plan[index];
+        if (!entry) return;
+        const { table, key } = { table: entry.table, key: `${prefix}data/${entry.file}.copy${ext}` };
+        const display = `${table.schema}.${table.name}`;
+        try {
+          const copy = client.query(copyTo(copyToSql(table)));
+          const r = await storeStream(key, copy, (bytes, lines) => {
+            progress.rawBytes += bytes;
+            progress.rows += lines;
+          });
+          tables[entry.order] = {
+            kind: "table-data",
+            key: key.slice(prefix.length),
+            schema: table.schema,
+            table: table.name,
+            columns: table.columns,
+            rows: r.raw.lines,
+            rawBytes: r.raw.bytes,
+            rawSha256: r.raw.sha256(),
+            bytes: r.bytes,
+            sha256: r.stored.sha256(),
+          };
+          progress.tablesDone++;
+          deps.onProgress?.({ ...progress, table: display });
+        } catch (cause) {
+          if (firstError === undefined) {
+            firstError = cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
+            // Stop the other workers now rather than after their current table.
+            for (const c of clients) void c.end().catch(() => {});
+          }
+          return;
+        }
+      }
+    };
+    const dataStart = performance.now();
+    const workers = clients.slice(1).map((c) => workerLoop(c));
+
+    // Large objects and sequence states are read by the coordinator, in the same snapshot.
+    const oids = await listLargeObjects(coordinator);
+    let largeObjects: Manifest["largeObjects"] = null;
+    if (oids.length > 0) {
+      try {
+        const r = await storeStream(`${prefix}large-objects${ext}`, largeObjectStream(coordinator, oids));
+        largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.raw.bytes, rawSha256: r.raw.sha256(), bytes: r.bytes, sha256: r.stored.sha256() };
+      } catch (cause) {
+        if (cause instanceof DumpFailure) throw cause;
+        fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+      }
+    }
+    const sequences = await readSequenceStates(coordinator, schema.sequences);
+    await Promise.all(workers);
+    if (firstError !== undefined) throw firstError;
+    const dataMs = performance.now() - dataStart;
+
+    for (const c of clients) await c.query("COMMIT").catch(() => {});
+    progress.phase = "commit";
+    deps.onProgress?.({ ...progress });
+
+    const completed = now();
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      tool: deps.tool,
+      id,
+      startedAt: started.toISOString(),
+      completedAt: completed.toISOString(),
+      source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime },
+      settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
+      compression: input.compression,
+      encryption: null,
+      schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.stored.sha256() },
+      tables,
+      largeObjects,
+      sequences,
+      matviews: schema.matviews,
+      inventory: inventoryOf(schema.items),
+      totals: {
+        tables: tables.length,
+        rows: tables.reduce((s, t) => s + t.rows, 0),
+        rawBytes: tables.reduce((s, t) => s + t.rawBytes, 0),
+        storedBytes: tables.reduce((s, t) => s + t.bytes, 0) + schemaResult.bytes + (largeObjects?.bytes ?? 0),
+      },
+      timings: { schemaMs: Math.round(schemaMs), dataMs: Math.round(dataMs), totalMs: Math.round(performance.now() - t0) },
+    };
+    // The commit: a backup exists once, and only once, this object does.
+    await put(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)));
+    committed = true;
+    return { id, manifest };
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    if (!committed && written.length > 0) await deps.store.delete(written);
+  }
+}
+
+interface SnapshotInfo {
+  snapshot: string;
+  serverVersion: string;
+  serverVersionNum: number;
+  encoding: string;
+  snapshotTime: string;
+}
+
+async function exportSnapshot(client: PgClient): Promise<SnapshotInfo> {
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const r = await client.query<{ snapshot: string; version: string; num: string; encoding: string; at: Date }>(
+      `SELECT pg_catalog.pg_export_snapshot() AS snapshot, current_setting('server_version') AS version,
+              current_setting('server_version_num') AS num, pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
+              pg_catalog.now() AS at
+         FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
+    );
+    const row = r.rows[0]!;
+    return { snapshot: row.snapshot, serverVersion: row.version, serverVersionNum: Number(row.num), encoding: row.encoding, snapshotTime: new Date(row.at).toISOString() };
+  } catch (cause) {
+    return fail({ _tag: "SnapshotFailed", message: `could not start a consistent snapshot on the source: ${causeMessage(cause)}` });
+  }
+}
+
+/** ACCESS SHARE locks, as pg_dump takes: concurrent DDL waits until the dump is done. */
+async function lockTables(client: PgClient, schema: SchemaCapture): Promise<void> {
+  const names = schema.tables.map((t) => `"${t.schema.replace(/"/g, '""')}"."${t.name.replace(/"/g, '""')}"`);
+  for (let i = 0; i < names.length; i += 500) {
+    await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * @cobalt-backup/core: pure, composable stages of a verified off-system PostgreSQL backup.
+ * Every stage is `stage(deps, input) -> ResultAsync<Output, StageError>`; clients are injected.
+ */
+export * from "./result.js";
+export { SESSION_SETTINGS, applySessionSettings, type PgClient, type PgConnect } from "./pg/session.js";
+export { describeConnectError, type ConnectProblem } from "./pg/connect-error.js";
+export { ident, literal, qname } from "./pg/sql.js";
+export { captureSchema } from "./schema/capture.js";
+export type { SchemaError } from "./schema/errors.js";
+export type { DdlItem, SchemaCapture, InventoryEntry, TableData } from "./schema/model.js";
+export { inventoryOf, compareInventories, type InventoryDifference } from "./schema/inventory.js";
+export { streamDump, type DumpDeps, type DumpInput, type DumpOutput, type DumpError, type DumpProgress } from "./dump/stream-dump.js";
+export { compressor, decompressor, type Compression } from "./dump/compression.js";
+export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress } from "./restore/restore-backup.js";
+export { verifyRestore, recordVerification, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
+export type { BackupStore, StoreError, StoredObject } from "./store/backup-store.js";
+export { fileStore } from "./store/file-store.js";
+export { newBackupId, backupPrefix, backupTime } from "./store/backup-id.js";
+export { listBackups, listBackupIds, readManifest, resolveBackupId, type BackupSummary, type CatalogError } from "./store/backup-catalog.js";
+export { openVerified } from "./store/verified-read.js";
+export { MANIFEST_KEY, MANIFEST_FORMAT, VERIFIED_KEY, manifestSchema, type Manifest, type TableObject, type Verification } from "./manifest/manifest.js";
+export { redactSecrets, causeMessage } from "./util/errors.js";

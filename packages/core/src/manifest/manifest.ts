@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+export const MANIFEST_FORMAT = "cobalt-backup/1";
+export const MANIFEST_KEY = "manifest.json";
+export const VERIFIED_KEY = "verified.json";
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const compression = z.enum(["zstd", "gzip", "none"]);
+
+/** An object of the backup as stored: its size and digest are checked on every read. */
+const storedObject = z.object({
+  key: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256,
+});
+
+const tableObject = storedObject.extend({
+  kind: z.literal("table-data"),
+  schema: z.string(),
+  table: z.string(),
+  columns: z.array(z.string()),
+  rows: z.number().int().nonnegative(),
+  /** Size and digest of the uncompressed COPY text: what verify re-reads from a restore. */
+  rawBytes: z.number().int().nonnegative(),
+  rawSha256: sha256,
+});
+
+const schemaObject = storedObject.extend({ kind: z.literal("schema"), items: z.number().int() });
+const largeObjectsObject = storedObject.extend({
+  kind: z.literal("large-objects"),
+  count: z.number().int().nonnegative(),
+  rawBytes: z.number().int().nonnegative(),
+  rawSha256: sha256,
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  id: z.string(),
+  startedAt: z.string(),
+  completedAt: z.string(),
+  source: z.object({
+    kind: z.enum(["postgres-url", "rds-snapshot"]),
+    /** Host, port, database, user; never a password. */
+    host: z.string(),
+    port: z.number().int(),
+    database: z.string(),
+    user: z.string(),
+    serverVersion: z.string(),
+    serverVersionNum: z.number().int(),
+    encoding: z.string(),
+    snapshotTime: z.string(),
+    instance: z.string().optional(),
+    snapshotId: z.string().optional(),
+  }),
+  settings: z.object({
+    jobs: z.number().int().positive(),
+    compression,
+    compressionLevel: z.number().int().optional(),
+    session: z.record(z.string(), z.string()),
+  }),
+  compression,
+  encryption: z.object({ recipients: z.array(z.string()) }).nullable(),
+  schema: schemaObject,
+  tables: z.array(tableObject),
+  largeObjects: largeObjectsObject.nullable(),
+  sequences: z.array(z.object({ schema: z.string(), name: z.string(), lastValue: z.string(), isCalled: z.boolean() })),
+  matviews: z.array(z.object({ schema: z.string(), name: z.string(), populated: z.boolean() })),
+  inventory: z.array(z.object({ kind: z.string(), name: z.string(), sha256 })),
+  totals: z.object({
+    tables: z.number().int(),
+    rows: z.number().int(),
+    rawBytes: z.number().int(),
+    storedBytes: z.number().int(),
+  }),
+  timings: z.object({ schemaMs: z.number(), dataMs: z.number(), totalMs: z.number() }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type TableObject = z.infer<typeof tableObject>;
+export type LargeObjectsObject = z.infer<typeof largeObjectsObject>;
+export type SchemaObject = z.infer<typeof schemaObject>;
+
+/** Every stored object a manifest lists, in the order restore reads them. */
+export const storedObjects = (m: Manifest): { key: string; bytes: number; sha256: string }[] => [
+  m.schema,
+  ...m.tables,
+  ...(m.largeObjects ? [m.largeObjects] : []),
+];
+
+export const verificationSchema = z.object({
+  verifiedAt: z.string(),
+  ok: z.boolean(),
+  target: z.string(),
+  tables: z.number().int(),
+  rows: z.number().int(),
+});
+export type Verification = z.infer<typeof verificationSchema>;

@@ -1,0 +1,232 @@
+import { text } from "node:stream/consumers";
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
+import { copyFromSql } from "../dump/copy-plan.js";
+import { restoreLargeObjects } from "../dump/large-objects.js";
+import { setvalSql } from "../dump/sequences.js";
+import { storedObjects, type Manifest, type TableObject } from "../manifest/manifest.js";
+import { describeConnectError } from "../pg/connect-error.js";
+import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
+import { qname } from "../pg/sql.js";
+import { ResultAsync } from "../result.js";
+import type { DdlItem } from "../schema/model.js";
+import { backupPrefix } from "../store/backup-id.js";
+import { readManifest, type CatalogError } from "../store/backup-catalog.js";
+import type { BackupStore } from "../store/backup-store.js";
+import { openVerified, type ObjectRef } from "../store/verified-read.js";
+import { causeMessage } from "../util/errors.js";
+import { IntegrityError } from "../util/meter.js";
+import { runPool } from "../util/pool.js";
+import { cleanDatabase, describeContents } from "./target-contents.js";
+
+/** Why a restore stopped. Errors before `SchemaApplyFailed` leave the target untouched. */
+export type RestoreError =
+  | CatalogError
+  | { _tag: "ObjectMissing"; key: string; message: string }
+  | { _tag: "ObjectCorrupt"; key: string; message: string }
+  | { _tag: "TargetConnectFailed"; reason: string; message: string; retryable: boolean }
+  | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
+  | { _tag: "SchemaApplyFailed"; object: string; message: string }
+  | { _tag: "LoadFailed"; table: string; key: string; message: string };
+
+export interface RestoreProgress {
+  phase: "check" | "pre-data" | "data" | "post-data" | "finish";
+  tablesTotal: number;
+  tablesDone: number;
+  rows: number;
+  table?: string;
+}
+
+export interface RestoreDeps {
+  /** Opens a connection to the target database; one per job plus one coordinator. */
+  connect: PgConnect;
+  store: BackupStore;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreInput {
+  /** A committed backup id (resolve `latest` first with `resolveBackupId`). */
+  id: string;
+  jobs: number;
+  /** Drop what the target holds first; without it a non-empty target is refused. */
+  clean: boolean;
+  /** How the target is named in messages, without credentials. */
+  targetName: string;
+}
+
+export interface RestoreOutput {
+  id: string;
+  manifest: Manifest;
+  tables: number;
+  rows: number;
+  largeObjects: number;
+  durationMs: number;
+}
+
+class RestoreFailure extends Error {
+  constructor(readonly error: RestoreError) {
+    super(error.message);
+  }
+}
+const fail = (error: RestoreError): never => {
+  throw new RestoreFailure(error);
+};
+
+/**
+ * Restores a backup into a database: checks every object exists, refuses a non-empty target
+ * unless `clean`, then pre-data DDL, parallel `COPY FROM` (each object's sha256 checked before
+ * its transaction commits), post-data DDL (indexes in parallel, then attachments, foreign keys,
+ * triggers, rules, policies), sequence states, large objects, materialized view refresh.
+ * Triggers and row security do not exist yet while data loads, so neither can change it.
+ */
+export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
+  return ResultAsync.fromPromise(runRestore(deps, input), (e) =>
+    e instanceof RestoreFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` },
+  );
+}
+
+async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient> {
+  try {
+    const client = await deps.connect();
+    await applySessionSettings(client);
+    return client;
+  } catch (cause) {
+    const p = describeConnectError(cause, name);
+    return fail({ _tag: "TargetConnectFailed", reason: p.reason, message: p.message, retryable: p.retryable });
+  }
+}
+
+/** Every object the manifest lists must be in the store at its recorded size. */
+async function checkObjects(store: BackupStore, id: string, manifest: Manifest): Promise<void> {
+  const listed = await store.list(backupPrefix(id));
+  if (listed.isErr()) fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+  const sizes = new Map(listed._unsafeUnwrap().map((o) => [o.key.slice(backupPrefix(id).length), o.bytes]));
+  for (const o of storedObjects(manifest)) {
+    const size = sizes.get(o.key);
+    if (size === undefined) fail({ _tag: "ObjectMissing", key: o.key, message: `backup ${id} is damaged: object ${o.key} is missing from ${store.location}` });
+    if (size !== o.bytes) fail({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
+  }
+}
+
+export async function readSchemaItems(store: BackupStore, id: string, manifest: Manifest): Promise<DdlItem[]> {
+  const opened = await openVerified(store, id, manifest.schema, manifest.compression);
+  if (opened.isErr()) return fail({ _tag: "ObjectMissing", key: manifest.schema.key, message: opened.error.message });
+  try {
+    return (JSON.parse(await text(opened.value)) as { items: DdlItem[] }).items;
+  } catch (cause) {
+    return fail(objectError(manifest.schema.key, cause));
+  }
+}
+
+const objectError = (key: string, cause: unknown): RestoreError =>
+  cause instanceof IntegrityError
+    ? { _tag: "ObjectCorrupt", key, message: cause.message }
+    : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${causeMessage(cause)}` };
+
+async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<RestoreOutput> {
+  const t0 = performance.now();
+  const { store, id } = { store: deps.store, id: input.id };
+  const progress: RestoreProgress = { phase: "check", tablesTotal: 0, tablesDone: 0, rows: 0 };
+  deps.onProgress?.({ ...progress });
+  const m = await readManifest(store, id);
+  if (m.isErr()) fail(m.error);
+  const manifest = m._unsafeUnwrap();
+  await checkObjects(store, id, manifest);
+  const items = await readSchemaItems(store, id, manifest);
+
+  const clients: PgClient[] = [];
+  try {
+    const main = await connectTarget(deps, input.targetName);
+    clients.push(main);
+    const present = await describeContents(main);
+    if (present.length > 0) {
+      if (!input.clean) {
+        fail({
+          _tag: "TargetNotEmpty",
+          objects: present,
+          message: `target ${input.targetName} is not empty (it has ${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); restore into an empty database, or pass --clean to drop its contents first`,
+        });
+      }
+      await cleanDatabase(main);
+    }
+
+    progress.phase = "pre-data";
+    deps.onProgress?.({ ...progress });
+    await main.query("BEGIN");
+    for (const item of items.filter((i) => i.section === "pre-data")) await applyItem(main, item);
+    await main.query("COMMIT");
+
+    progress.phase = "data";
+    progress.tablesTotal = manifest.tables.length;
+    deps.onProgress?.({ ...progress });
+    const jobs = Math.max(1, Math.min(input.jobs, manifest.tables.length || 1));
+    for (let i = 0; i < jobs; i++) clients.push(await connectTarget(deps, input.targetName));
+    const workers = clients.slice(1);
+    const queue = [...manifest.tables].sort((a, b) => b.rawBytes - a.rawBytes);
+    await runPool(workers, queue, async (client, table) => {
+      await loadTable(client, store, id, manifest, table);
+      progress.tablesDone++;
+      progress.rows += table.rows;
+      deps.onProgress?.({ ...progress, table: `${table.schema}.${table.table}` });
+    });
+
+    progress.phase = "post-data";
+    deps.onProgress?.({ ...progress });
+    const post = items.filter((i) => i.section === "post-data");
+    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
+      const batch = post.filter((i) => i.phase === phase);
+      // Index builds run side by side; the later phases are quick and order-sensitive.
+      if (phase === 1) await runPool(workers, batch, applyItem);
+      else for (const item of batch) await applyItem(main, item);
+    }
+
+    progress.phase = "finish";
+    deps.onProgress?.({ ...progress });
+    for (const s of manifest.sequences) await main.query(setvalSql(s));
+    let largeObjects = 0;
+    if (manifest.largeObjects) {
+      const lo = manifest.largeObjects;
+      const opened = await openVerified(store, id, lo, manifest.compression);
+      if (opened.isErr()) fail({ _tag: "ObjectMissing", key: lo.key, message: opened.error.message });
+      try {
+        await main.query("BEGIN");
+        largeObjects = await restoreLargeObjects(main, opened._unsafeUnwrap());
+        await main.query("COMMIT");
+      } catch (cause) {
+        await main.query("ROLLBACK").catch(() => {});
+        fail(objectError(lo.key, cause));
+      }
+    }
+    for (const mv of manifest.matviews.filter((v) => v.populated)) {
+      await main.query(`REFRESH MATERIALIZED VIEW ${qname(mv.schema, mv.name)}`).catch((cause) =>
+        fail({ _tag: "SchemaApplyFailed", object: `materialized view ${mv.schema}.${mv.name}`, message: `refreshing materialized view ${mv.schema}.${mv.name} failed: ${causeMessage(cause)}` }),
+      );
+    }
+    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, durationMs: Math.round(performance.now() - t0) };
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+  }
+}
+
+async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
+  try {
+    await client.query(item.sql);
+  } catch (cause) {
+    fail({ _tag: "SchemaApplyFailed", object: `${item.kind} ${item.name}`, message: `creating ${item.kind} ${item.name} failed: ${causeMessage(cause)}` });
+  }
+}
+
+async function loadTable(client: PgClient, store: BackupStore, id: string, manifest: Manifest, table: TableObject): Promise<void> {
+  const display = `${table.schema}.${table.table}`;
+  const opened = await openVerified(store, id, table as ObjectRef, manifest.compression);
+  if (opened.isErr()) fail({ _tag: "ObjectMissing", key: table.key, message: opened.error.message });
+  await client.query("BEGIN");
+  try {
+    await pipeline(opened._unsafeUnwrap(), client.query(copyFrom(copyFromSql(table))));
+    await client.query("COMMIT");
+  } catch (cause) {
+    await client.query("ROLLBACK").catch(() => {});
+    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...objectError(table.key, cause), message: `${objectError(table.key, cause).message} (table ${display}); nothing of it was loaded` });
+    fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
+  }
+}

@@ -1,0 +1,27 @@
+import { createHash } from "node:crypto";
+import type { DdlItem, InventoryEntry } from "./model.js";
+
+/** The object inventory: every captured object with a digest of its definition. */
+export const inventoryOf = (items: readonly DdlItem[]): InventoryEntry[] =>
+  items.map((i) => ({ kind: i.kind, name: i.name, sha256: createHash("sha256").update(i.sql).digest("hex") }));
+
+export interface InventoryDifference {
+  name: string;
+  kind: string;
+  problem: "missing" | "unexpected" | "different";
+}
+
+/** Compares the inventory recorded in a manifest with the one read back from a restore. */
+export function compareInventories(expected: readonly InventoryEntry[], actual: readonly InventoryEntry[]): InventoryDifference[] {
+  const key = (e: InventoryEntry) => `${e.kind} ${e.name}`;
+  const got = new Map(actual.map((e) => [key(e), e]));
+  const want = new Map(expected.map((e) => [key(e), e]));
+  const diffs: InventoryDifference[] = [];
+  for (const [k, e] of want) {
+    const a = got.get(k);
+    if (!a) diffs.push({ name: e.name, kind: e.kind, problem: "missing" });
+    else if (a.sha256 !== e.sha256) diffs.push({ name: e.name, kind: e.kind, problem: "different" });
+  }
+  for (const [k, a] of got) if (!want.has(k)) diffs.push({ name: a.name, kind: a.kind, problem: "unexpected" });
+  return diffs;
+}

@@ -1,0 +1,229 @@
+import type { PgClient } from "../pg/session.js";
+import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
+import { POST_DATA_PHASE, type DdlItem } from "./model.js";
+
+const post = (phase: number, item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, section: "post-data", phase });
+
+const USER_TABLE = `${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "t.oid")}`;
+
+/**
+ * Everything that would change or reject data if it existed during the load: indexes,
+ * constraints, triggers, rules, row-level security, extended statistics.
+ */
+export async function capturePostData(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+  const items: DdlItem[] = [];
+  items.push(...(await indexesAndConstraints(client)));
+  items.push(...(await triggers(client, versionNum)));
+  items.push(...(await rules(client)));
+  items.push(...(await policies(client)));
+  items.push(...(await statistics(client, versionNum)));
+  return items;
+}
+
+async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
+  const indexes = await rows<{
+    oid: number;
+    nspname: string;
+    relname: string;
+    table: string;
+    tdisplay: string;
+    def: string;
+    indisclustered: boolean;
+    indisreplident: boolean;
+    conoid: number | null;
+    parent: string | null;
+    comment: string | null;
+  }>(
+    client,
+    `SELECT i.indexrelid AS oid, n.nspname, ic.relname,
+            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay,
+            pg_catalog.pg_get_indexdef(i.indexrelid) AS def, i.indisclustered, i.indisreplident,
+            (SELECT c.oid FROM pg_catalog.pg_constraint c
+              WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) AS conoid,
+            (SELECT pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.relname)
+               FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class p ON p.oid = h.inhparent
+               JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE h.inhrelid = i.indexrelid) AS parent,
+            pg_catalog.obj_description(i.indexrelid, 'pg_class') AS comment
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE t.relkind IN ('r', 'p', 'm') AND ${USER_TABLE}
+      ORDER BY i.indexrelid`,
+  );
+  const constraints = await rows<{
+    oid: number;
+    conname: string;
+    contype: string;
+    relkind: string;
+    table: string;
+    tdisplay: string;
+    def: string;
+    conparentid: number;
+    convalidated: boolean;
+    conindid: number;
+    comment: string | null;
+  }>(
+    client,
+    `SELECT c.oid, c.conname, c.contype, t.relkind,
+            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay,
+            pg_catalog.pg_get_constraintdef(c.oid) AS def, c.conparentid, c.convalidated, c.conindid,
+            pg_catalog.obj_description(c.oid, 'pg_constraint') AS comment
+       FROM pg_catalog.pg_constraint c
+       JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE c.contype IN ('p', 'u', 'x', 'f', 'c') AND ${USER_TABLE}
+      ORDER BY c.oid`,
+  );
+
+  const items: DdlItem[] = [];
+  const indexName = new Map<number, string>();
+  for (const ix of indexes) indexName.set(ix.oid, qname(ix.nspname, ix.relname));
+  for (const c of constraints) {
+    const display = `${c.tdisplay}.${c.conname}`;
+    const on = `CONSTRAINT ${ident(c.conname)} ON ${c.table}`;
+    if (c.contype === "c") {
+      // Validated CHECKs are part of CREATE TABLE; NOT VALID ones must stay NOT VALID.
+      if (c.convalidated) continue;
+      items.push(post(POST_DATA_PHASE.foreignKeys, { id: `check constraint ${display}`, kind: "check constraint", name: display, sql: `ALTER TABLE ${c.relkind === "p" ? "" : "ONLY "}${c.table} ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
+      continue;
+    }
+    if (c.contype === "f") {
+      // A foreign key inherited from a partitioned parent is recreated by the parent's.
+      if (c.conparentid !== 0) continue;
+      const only = c.relkind === "p" ? "" : "ONLY ";
+      items.push(post(POST_DATA_PHASE.foreignKeys, { id: `fk constraint ${display}`, kind: "fk constraint", name: display, sql: `ALTER TABLE ${only}${c.table}\n    ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
+      continue;
+    }
+    const ix = indexes.find((i) => i.oid === c.conindid);
+    let sql = `ALTER TABLE ONLY ${c.table}\n    ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`;
+    if (ix) sql += commentSql(`INDEX ${indexName.get(ix.oid)}`, ix.comment);
+    items.push(post(POST_DATA_PHASE.indexes, { id: `constraint ${display}`, kind: "constraint", name: display, sql, catalogKeys: [key("pg_constraint", c.oid), key("pg_class", c.conindid)] }));
+  }
+  for (const ix of indexes) {
+    const name = indexName.get(ix.oid)!;
+    const display = `${ix.nspname}.${ix.relname}`;
+    if (!ix.conoid) {
+      items.push(post(POST_DATA_PHASE.indexes, { id: `index ${display}`, kind: "index", name: display, sql: `${ix.def};${commentSql(`INDEX ${name}`, ix.comment)}`, catalogKeys: [key("pg_class", ix.oid)] }));
+    }
+    if (ix.parent) {
+      items.push(post(POST_DATA_PHASE.attach, { id: `index attach ${display}`, kind: "index attach", name: display, sql: `ALTER INDEX ${ix.parent} ATTACH PARTITION ${name};`, catalogKeys: [] }));
+    }
+    if (ix.indisclustered) {
+      items.push(post(POST_DATA_PHASE.attach, { id: `cluster ${display}`, kind: "cluster on", name: display, sql: `ALTER TABLE ${ix.table} CLUSTER ON ${ident(ix.relname)};`, catalogKeys: [] }));
+    }
+    if (ix.indisreplident) {
+      items.push(post(POST_DATA_PHASE.attach, { id: `replica identity ${display}`, kind: "replica identity", name: display, sql: `ALTER TABLE ONLY ${ix.table} REPLICA IDENTITY USING INDEX ${ident(ix.relname)};`, catalogKeys: [] }));
+    }
+  }
+  return items;
+}
+
+async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+  const list = await rows<{ oid: number; tgname: string; table: string; tdisplay: string; def: string; tgenabled: string; comment: string | null }>(
+    client,
+    `SELECT g.oid, g.tgname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay,
+            pg_catalog.pg_get_triggerdef(g.oid) AS def, g.tgenabled,
+            pg_catalog.obj_description(g.oid, 'pg_trigger') AS comment
+       FROM pg_catalog.pg_trigger g
+       JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE NOT g.tgisinternal ${versionNum >= 130000 ? "AND g.tgparentid = 0" : ""} AND ${USER_TABLE}
+      ORDER BY g.oid`,
+  );
+  return list.map((g) => {
+    let sql = `${g.def};`;
+    const state = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" }[g.tgenabled];
+    if (state) sql += `\nALTER TABLE ${g.table} ${state} TRIGGER ${ident(g.tgname)};`;
+    sql += commentSql(`TRIGGER ${ident(g.tgname)} ON ${g.table}`, g.comment);
+    const display = `${g.tdisplay}.${g.tgname}`;
+    return post(POST_DATA_PHASE.behaviour, { id: `trigger ${display}`, kind: "trigger", name: display, sql, catalogKeys: [key("pg_trigger", g.oid)] });
+  });
+}
+
+async function rules(client: PgClient): Promise<DdlItem[]> {
+  const list = await rows<{ oid: number; rulename: string; table: string; tdisplay: string; def: string; ev_enabled: string; comment: string | null }>(
+    client,
+    `SELECT r.oid, r.rulename, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay,
+            pg_catalog.pg_get_ruledef(r.oid) AS def, r.ev_enabled,
+            pg_catalog.obj_description(r.oid, 'pg_rewrite') AS comment
+       FROM pg_catalog.pg_rewrite r
+       JOIN pg_catalog.pg_class t ON t.oid = r.ev_class
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE r.rulename <> '_RETURN' AND ${USER_TABLE}
+      ORDER BY r.oid`,
+  );
+  return list.map((r) => {
+    let sql = r.def.trim().endsWith(";") ? r.def.trim() : `${r.def.trim()};`;
+    const state = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" }[r.ev_enabled];
+    if (state) sql += `\nALTER TABLE ${r.table} ${state} RULE ${ident(r.rulename)};`;
+    sql += commentSql(`RULE ${ident(r.rulename)} ON ${r.table}`, r.comment);
+    const display = `${r.tdisplay}.${r.rulename}`;
+    return post(POST_DATA_PHASE.behaviour, { id: `rule ${display}`, kind: "rule", name: display, sql, catalogKeys: [key("pg_rewrite", r.oid)] });
+  });
+}
+
+async function policies(client: PgClient): Promise<DdlItem[]> {
+  const tables = await rows<{ table: string; tdisplay: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>(
+    client,
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay, t.relrowsecurity, t.relforcerowsecurity
+       FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE (t.relrowsecurity OR t.relforcerowsecurity) AND ${USER_TABLE} ORDER BY t.oid`,
+  );
+  const items: DdlItem[] = tables.map((t) => {
+    const sql = [
+      t.relrowsecurity ? `ALTER TABLE ${t.table} ENABLE ROW LEVEL SECURITY;` : "",
+      t.relforcerowsecurity ? `ALTER TABLE ${t.table} FORCE ROW LEVEL SECURITY;` : "",
+    ].filter(Boolean).join("\n");
+    return post(POST_DATA_PHASE.behaviour, { id: `row security ${t.tdisplay}`, kind: "row security", name: t.tdisplay, sql, catalogKeys: [] });
+  });
+  const list = await rows<{ oid: number; polname: string; table: string; tdisplay: string; cmd: string; permissive: boolean; roles: string; qual: string | null; withcheck: string | null; comment: string | null }>(
+    client,
+    `SELECT p.oid, p.polname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay, p.polcmd AS cmd, p.polpermissive AS permissive,
+            CASE WHEN p.polroles = '{0}' THEN 'PUBLIC'
+                 ELSE (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.rolname), ', ' ORDER BY a.rolname)
+                         FROM pg_catalog.pg_roles a WHERE a.oid = ANY(p.polroles)) END AS roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
+            pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck,
+            pg_catalog.obj_description(p.oid, 'pg_policy') AS comment
+       FROM pg_catalog.pg_policy p
+       JOIN pg_catalog.pg_class t ON t.oid = p.polrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE ${USER_TABLE} ORDER BY p.oid`,
+  );
+  for (const p of list) {
+    const cmd = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" }[p.cmd] ?? "ALL";
+    let sql = `CREATE POLICY ${ident(p.polname)} ON ${p.table}${p.permissive ? "" : " AS RESTRICTIVE"} FOR ${cmd} TO ${p.roles}`;
+    if (p.qual != null) sql += ` USING (${p.qual})`;
+    if (p.withcheck != null) sql += ` WITH CHECK (${p.withcheck})`;
+    sql += `;${commentSql(`POLICY ${ident(p.polname)} ON ${p.table}`, p.comment)}`;
+    const display = `${p.tdisplay}.${p.polname}`;
+    items.push(post(POST_DATA_PHASE.behaviour, { id: `policy ${display}`, kind: "policy", name: display, sql, catalogKeys: [key("pg_policy", p.oid)] }));
+  }
+  return items;
+}
+
+async function statistics(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+  const target = versionNum >= 170000 ? "s.stxstattarget" : "NULLIF(s.stxstattarget, -1)";
+  const list = await rows<{ oid: number; nspname: string; stxname: string; def: string; target: number | null; comment: string | null }>(
+    client,
+    `SELECT s.oid, n.nspname, s.stxname, pg_catalog.pg_get_statisticsobjdef(s.oid) AS def, ${target} AS target,
+            pg_catalog.obj_description(s.oid, 'pg_statistic_ext') AS comment
+       FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+      WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_statistic_ext", "s.oid")} ORDER BY s.oid`,
+  );
+  return list.map((s) => {
+    const name = qname(s.nspname, s.stxname);
+    let sql = `${s.def};`;
+    if (s.target != null) sql += `\nALTER STATISTICS ${name} SET STATISTICS ${s.target};`;
+    sql += commentSql(`STATISTICS ${name}`, s.comment);
+    const display = `${s.nspname}.${s.stxname}`;
+    return post(POST_DATA_PHASE.behaviour, { id: `statistics ${display}`, kind: "statistics", name: display, sql, catalogKeys: [key("pg_statistic_ext", s.oid)] });
+  });
+}

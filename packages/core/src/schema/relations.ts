@@ -1,0 +1,314 @@
+import type { PgClient } from "../pg/session.js";
+import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
+import { groupBy } from "../util/group-by.js";
+import type { DdlItem, MatviewRef, SequenceRef, TableData } from "./model.js";
+
+interface RelRow {
+  oid: number;
+  nspname: string;
+  relname: string;
+  relkind: string;
+  relpersistence: string;
+  relispartition: boolean;
+  relreplident: string;
+  reloptions: string[] | null;
+  reltype: number;
+  partkey: string | null;
+  partbound: string | null;
+  ispopulated: boolean;
+  size: string;
+  comment: string | null;
+  viewdef: string | null;
+  rewrite_oid: number | null;
+}
+
+interface ColRow {
+  attrelid: number;
+  attnum: number;
+  attname: string;
+  type: string;
+  attnotnull: boolean;
+  attidentity: string;
+  attgenerated: string;
+  attislocal: boolean;
+  def: string | null;
+  attrdef_oid: number | null;
+  coll: string | null;
+  attstorage: string;
+  typstorage: string;
+  stattarget: number | null;
+  compression: string | null;
+  attoptions: string[] | null;
+  comment: string | null;
+}
+
+interface CheckRow {
+  oid: number;
+  conrelid: number;
+  conname: string;
+  def: string;
+  convalidated: boolean;
+  conislocal: boolean;
+  comment: string | null;
+}
+
+interface SeqRow {
+  oid: number;
+  nspname: string;
+  relname: string;
+  relpersistence: string;
+  type: string;
+  seqstart: string;
+  seqincrement: string;
+  seqmax: string;
+  seqmin: string;
+  seqcache: string;
+  seqcycle: boolean;
+  owner_table: number | null;
+  owner_col: string | null;
+  identity: boolean;
+  comment: string | null;
+}
+
+export interface RelationCapture {
+  items: DdlItem[];
+  tables: TableData[];
+  sequences: SequenceRef[];
+  matviews: MatviewRef[];
+}
+
+const pre = (item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, section: "pre-data", phase: 0 });
+
+/** Tables (plain, partitioned, partitions, inheritance children), sequences, views, materialized views. */
+export async function captureRelations(client: PgClient, versionNum: number): Promise<RelationCapture> {
+  const rels = await rows<RelRow>(
+    client,
+    `SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, c.relreplident,
+            c.reloptions, c.reltype,
+            CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
+            CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partbound,
+            c.relispopulated AS ispopulated,
+            CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_relation_size(c.oid) ELSE 0 END AS size,
+            pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
+            CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS viewdef,
+            (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rewrite_oid
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "c.oid")}
+      ORDER BY c.oid`,
+  );
+  const oids = rels.map((r) => r.oid);
+  const stat = versionNum >= 170000 ? "a.attstattarget" : "NULLIF(a.attstattarget, -1)";
+  const compression = versionNum >= 140000 ? "NULLIF(a.attcompression::text, '')" : "NULL::text";
+  const cols = await rows<ColRow>(
+    client,
+    `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+            a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
+            pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, d.oid AS attrdef_oid,
+            CASE WHEN a.attcollation <> t.typcollation THEN
+              (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)
+                 FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                WHERE co.oid = a.attcollation) END AS coll,
+            a.attstorage, t.typstorage, ${stat} AS stattarget, ${compression} AS compression, a.attoptions,
+            pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [oids],
+  );
+  const checks = await rows<CheckRow>(
+    client,
+    `SELECT oid, conrelid, conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated, conislocal,
+            pg_catalog.obj_description(oid, 'pg_constraint') AS comment
+       FROM pg_catalog.pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[]) ORDER BY conrelid, conname`,
+    [oids],
+  );
+  const parents = await rows<{ inhrelid: number; parent: string; parent_oid: number }>(
+    client,
+    `SELECT i.inhrelid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.relname) AS parent, p.oid AS parent_oid
+       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+       JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
+      WHERE i.inhrelid = ANY($1::oid[]) ORDER BY i.inhrelid, i.inhseqno`,
+    [oids],
+  );
+  const seqs = await captureSequenceRows(client);
+
+  const colsBy = groupBy(cols, (c) => c.attrelid);
+  const checksBy = groupBy(checks, (c) => c.conrelid);
+  const parentsBy = groupBy(parents, (p) => p.inhrelid);
+  const relById = new Map(rels.map((r) => [r.oid, r]));
+  const identityBy = new Map<string, SeqRow>();
+  for (const s of seqs) if (s.identity && s.owner_table != null) identityBy.set(`${s.owner_table}:${s.owner_col}`, s);
+
+  const out: RelationCapture = { items: [], tables: [], sequences: [], matviews: [] };
+  for (const r of rels) {
+    const name = qname(r.nspname, r.relname);
+    const display = `${r.nspname}.${r.relname}`;
+    const columns = colsBy.get(r.oid) ?? [];
+    const keys = [key("pg_class", r.oid), key("pg_type", r.reltype), ...columns.filter((c) => c.attrdef_oid).map((c) => key("pg_attrdef", c.attrdef_oid!))];
+    if (r.relkind === "v" || r.relkind === "m") {
+      if (r.rewrite_oid) keys.push(key("pg_rewrite", r.rewrite_oid));
+      out.items.push(pre({ id: `${r.relkind === "v" ? "view" : "materialized view"} ${display}`, kind: r.relkind === "v" ? "view" : "materialized view", name: display, sql: viewSql(r, name, columns), catalogKeys: keys }));
+      if (r.relkind === "m") out.matviews.push({ schema: r.nspname, name: r.relname, populated: r.ispopulated });
+      continue;
+    }
+    const tableChecks = checksBy.get(r.oid) ?? [];
+    keys.push(...tableChecks.filter((c) => c.convalidated).map((c) => key("pg_constraint", c.oid)));
+    const inherits = parentsBy.get(r.oid) ?? [];
+    const sql = tableSql(r, name, columns, tableChecks, r.relispartition ? [] : inherits, identityBy);
+    out.items.push(pre({ id: `table ${display}`, kind: "table", name: display, sql, catalogKeys: keys }));
+    if (r.relispartition) {
+      const parent = inherits[0];
+      const parentRel = parent ? relById.get(parent.parent_oid) : undefined;
+      if (parent && parentRel) {
+        out.items.push(
+          pre({
+            id: `partition attach ${display}`,
+            kind: "partition attach",
+            name: display,
+            sql: `ALTER TABLE ONLY ${parent.parent} ATTACH PARTITION ${name} ${r.partbound};`,
+            catalogKeys: [],
+            dependsOn: [`table ${display}`, `table ${parentRel.nspname}.${parentRel.relname}`],
+          }),
+        );
+      }
+    }
+    if (r.relkind === "r") {
+      out.tables.push({
+        oid: r.oid,
+        schema: r.nspname,
+        name: r.relname,
+        columns: columns.filter((c) => c.attgenerated === "").map((c) => c.attname),
+        sizeBytes: Number(r.size),
+      });
+    }
+  }
+
+  for (const s of seqs) {
+    out.sequences.push({ schema: s.nspname, name: s.relname });
+    if (s.identity) continue; // created by its identity column
+    const name = qname(s.nspname, s.relname);
+    const display = `${s.nspname}.${s.relname}`;
+    out.items.push(
+      pre({
+        id: `sequence ${display}`,
+        kind: "sequence",
+        name: display,
+        sql: `CREATE ${s.relpersistence === "u" ? "UNLOGGED " : ""}SEQUENCE ${name}\n    ${sequenceOptions(s)};${commentSql(`SEQUENCE ${name}`, s.comment)}`,
+        catalogKeys: [key("pg_class", s.oid)],
+      }),
+    );
+    if (s.owner_table != null && s.owner_col != null) {
+      const t = relById.get(s.owner_table);
+      if (t) {
+        out.items.push(
+          pre({
+            id: `sequence owned by ${display}`,
+            kind: "sequence owned by",
+            name: display,
+            sql: `ALTER SEQUENCE ${name} OWNED BY ${qname(t.nspname, t.relname)}.${ident(s.owner_col)};`,
+            catalogKeys: [],
+            dependsOn: [`sequence ${display}`, `table ${t.nspname}.${t.relname}`],
+          }),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+async function captureSequenceRows(client: PgClient): Promise<SeqRow[]> {
+  return rows<SeqRow>(
+    client,
+    `SELECT c.oid, n.nspname, c.relname, c.relpersistence, pg_catalog.format_type(s.seqtypid, NULL) AS type,
+            s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle,
+            d.refobjid AS owner_table, a.attname AS owner_col, COALESCE(d.deptype = 'i', false) AS identity,
+            pg_catalog.obj_description(c.oid, 'pg_class') AS comment
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+       LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+            AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+       LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE c.relkind = 'S' AND ${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "c.oid")}
+      ORDER BY c.oid`,
+  );
+}
+
+function sequenceOptions(s: SeqRow, withName?: string): string {
+  const parts = [];
+  if (withName) parts.push(`SEQUENCE NAME ${withName}`);
+  parts.push(`AS ${s.type}`, `START WITH ${s.seqstart}`, `INCREMENT BY ${s.seqincrement}`, `MINVALUE ${s.seqmin}`, `MAXVALUE ${s.seqmax}`, `CACHE ${s.seqcache}`);
+  if (s.seqcycle) parts.push("CYCLE");
+  return parts.join("\n    ");
+}
+
+function tableSql(
+  r: RelRow,
+  name: string,
+  columns: ColRow[],
+  checks: CheckRow[],
+  inherits: { parent: string }[],
+  identityBy: Map<string, SeqRow>,
+): string {
+  // Inheritance children declare only their local columns; partitions declare all of theirs
+  // and are attached afterwards, as pg_dump does, so column order is the partition's own.
+  const declared = inherits.length > 0 ? columns.filter((c) => c.attislocal) : columns;
+  const lines = declared.map((c) => {
+    let line = `    ${ident(c.attname)} ${c.type}`;
+    if (c.coll) line += ` COLLATE ${c.coll}`;
+    if (c.attgenerated === "s") line += ` GENERATED ALWAYS AS ${c.def} STORED`;
+    else if (c.def != null) line += ` DEFAULT ${c.def}`;
+    if (c.attnotnull) line += " NOT NULL";
+    return line;
+  });
+  // Partitions must carry the parent's CHECK constraints before ATTACH; others only local ones.
+  const inline = checks.filter((c) => c.convalidated && (r.relispartition || c.conislocal));
+  for (const c of inline) lines.push(`    CONSTRAINT ${ident(c.conname)} ${c.def}`);
+  let sql = `CREATE ${r.relpersistence === "u" ? "UNLOGGED " : ""}TABLE ${name} (\n${lines.join(",\n")}\n)`;
+  if (inherits.length > 0) sql += `\nINHERITS (${inherits.map((p) => p.parent).join(", ")})`;
+  if (r.partkey) sql += `\nPARTITION BY ${r.partkey}`;
+  if (r.reloptions?.length) sql += `\nWITH (${r.reloptions.join(", ")})`;
+  sql += ";";
+
+  for (const c of columns) {
+    const col = `${name} ALTER COLUMN ${ident(c.attname)}`;
+    if (c.attidentity === "a" || c.attidentity === "d") {
+      const seq = identityBy.get(`${r.oid}:${c.attname}`);
+      const opts = seq ? ` (\n    ${sequenceOptions(seq, qname(seq.nspname, seq.relname))}\n)` : "";
+      sql += `\nALTER TABLE ${name} ALTER COLUMN ${ident(c.attname)} ADD GENERATED ${c.attidentity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY${opts};`;
+      if (seq?.comment != null) sql += commentSql(`SEQUENCE ${qname(seq.nspname, seq.relname)}`, seq.comment);
+    }
+    if (c.stattarget != null) sql += `\nALTER TABLE ONLY ${col} SET STATISTICS ${c.stattarget};`;
+    if (c.attstorage !== c.typstorage) sql += `\nALTER TABLE ONLY ${col} SET STORAGE ${storageName(c.attstorage)};`;
+    if (c.compression) sql += `\nALTER TABLE ONLY ${col} SET COMPRESSION ${c.compression === "p" ? "pglz" : "lz4"};`;
+    if (c.attoptions?.length) sql += `\nALTER TABLE ONLY ${col} SET (${c.attoptions.join(", ")});`;
+  }
+  if (r.relreplident === "f") sql += `\nALTER TABLE ONLY ${name} REPLICA IDENTITY FULL;`;
+  else if (r.relreplident === "n") sql += `\nALTER TABLE ONLY ${name} REPLICA IDENTITY NOTHING;`;
+  sql += commentSql(`TABLE ${name}`, r.comment);
+  for (const c of columns) sql += commentSql(`COLUMN ${name}.${ident(c.attname)}`, c.comment);
+  for (const c of checks) sql += commentSql(`CONSTRAINT ${ident(c.conname)} ON ${name}`, c.comment);
+  return sql;
+}
+
+function viewSql(r: RelRow, name: string, columns: ColRow[]): string {
+  const options = (r.reloptions ?? []).filter((o) => !o.startsWith("check_option="));
+  const checkOption = (r.reloptions ?? []).find((o) => o.startsWith("check_option="))?.split("=")[1];
+  const def = (r.viewdef ?? "").trim().replace(/;$/, "");
+  const withOpts = options.length ? ` WITH (${options.join(", ")})` : "";
+  let sql: string;
+  if (r.relkind === "m") {
+    sql = `CREATE MATERIALIZED VIEW ${name}${withOpts} AS\n${def}\n  WITH NO DATA;`;
+  } else {
+    sql = `CREATE VIEW ${name}${withOpts} AS\n${def}${checkOption ? `\n  WITH ${checkOption.toUpperCase()} CHECK OPTION` : ""};`;
+    for (const c of columns) if (c.def != null) sql += `\nALTER VIEW ${name} ALTER COLUMN ${ident(c.attname)} SET DEFAULT ${c.def};`;
+  }
+  sql += commentSql(`${r.relkind === "m" ? "MATERIALIZED VIEW" : "VIEW"} ${name}`, r.comment);
+  for (const c of columns) sql += commentSql(`COLUMN ${name}.${ident(c.attname)}`, c.comment);
+  return sql;
+}
+
+const storageName = (s: string) => ({ p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" })[s] ?? "EXTENDED";
+

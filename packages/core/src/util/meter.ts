@@ -1,0 +1,72 @@
+import { createHash, type Hash } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+
+/**
+ * Passes bytes through unchanged while counting them, hashing them (sha256) and counting
+ * newline bytes, which in COPY text format is exactly the number of rows.
+ */
+export class Meter extends Transform {
+  bytes = 0;
+  lines = 0;
+  private readonly hash: Hash = createHash("sha256");
+  private digest?: string;
+
+  constructor(private readonly onChunk?: (bytes: number, lines: number) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    let lines = 0;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    this.lines += lines;
+    this.hash.update(chunk);
+    this.onChunk?.(chunk.length, lines);
+    done(null, chunk);
+  }
+
+  sha256(): string {
+    this.digest ??= this.hash.digest("hex");
+    return this.digest;
+  }
+}
+
+/** Raised when a stored object's bytes differ from what its manifest recorded. */
+export class IntegrityError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`object ${key} is corrupt: ${detail}`);
+  }
+}
+
+/**
+ * Passes bytes through and, at the end, fails the stream unless their size and sha256 match the
+ * expected values, so a consumer (COPY FROM, a hash) is aborted instead of committing bad data.
+ */
+export class Verifier extends Transform {
+  private readonly hash = createHash("sha256");
+  private bytes = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly expected: { bytes: number; sha256: string },
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.expected.bytes) return done(new IntegrityError(this.key, `longer than the ${this.expected.bytes} bytes recorded in the manifest`));
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.bytes !== this.expected.bytes) return done(new IntegrityError(this.key, `${this.bytes} bytes, the manifest recorded ${this.expected.bytes}`));
+    const got = this.hash.digest("hex");
+    if (got !== this.expected.sha256) return done(new IntegrityError(this.key, `sha256 ${got} does not match the manifest's ${this.expected.sha256}`));
+    done();
+  }
+}
