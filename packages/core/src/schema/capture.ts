@@ -30,7 +30,7 @@ async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
   if (problem) return problem;
   const relations = await captureRelations(client, versionNum);
   const items = [
-    ...(await captureSchemas(client)),
+    ...(await captureSchemas(client, versionNum)),
     ...(await captureExtensions(client)),
     ...(await captureCollations(client, versionNum)),
     ...(await captureTypes(client, versionNum)),

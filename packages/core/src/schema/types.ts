@@ -7,30 +7,29 @@ const pre = (item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, s
 /** The comment a fresh database's `public` schema carries; only a different one is captured. */
 const DEFAULT_PUBLIC_COMMENTS = new Set(["standard public schema"]);
 
-export async function captureSchemas(client: PgClient): Promise<DdlItem[]> {
-  const list = await rows<{ oid: number; nspname: string; comment: string | null }>(
+export async function captureSchemas(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+  const list = await rows<{ oid: number; nspname: string; comment: string | null; owner: string; default_owner: boolean }>(
     client,
-    `SELECT n.oid, n.nspname, pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment
+    `SELECT n.oid, n.nspname, pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment,
+            pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+            ${versionNum >= 150000 ? "n.nspowner = 'pg_database_owner'::regrole" : "n.nspowner = 10"} AS default_owner
        FROM pg_catalog.pg_namespace n
       WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_namespace", "n.oid")}
       ORDER BY n.nspname`,
   );
   const items: DdlItem[] = [];
-  const hasPublic = list.some((s) => s.nspname === "public");
-  if (!hasPublic) {
+  if (!list.some((s) => s.nspname === "public")) {
     // A fresh database has `public`; a source without it must not gain one.
-    items.push(pre({ id: "schema public (absent)", kind: "schema", name: "public", sql: "DROP SCHEMA IF EXISTS public;", catalogKeys: [] }));
+    items.push(pre({ id: "schema public", kind: "schema", name: "public", sql: "DROP SCHEMA IF EXISTS public;", catalogKeys: [] }));
   }
   for (const s of list) {
     if (s.nspname === "public") {
-      const sql =
-        s.comment != null && DEFAULT_PUBLIC_COMMENTS.has(s.comment)
-          ? ""
-          : s.comment == null
-            ? "COMMENT ON SCHEMA public IS NULL;"
-            : commentSql("SCHEMA public", s.comment).trim();
-      if (sql) items.push(pre({ id: "schema public", kind: "schema", name: "public", sql, catalogKeys: [key("pg_namespace", s.oid)] }));
-      else items.push(pre({ id: "schema public", kind: "schema", name: "public", sql: "", catalogKeys: [key("pg_namespace", s.oid)] }));
+      // `public` exists in every new database: only how it differs from the default is captured.
+      const sql = [
+        s.default_owner ? "" : ownerIfRoleExists("SCHEMA public", s.owner),
+        s.comment != null && DEFAULT_PUBLIC_COMMENTS.has(s.comment) ? "" : s.comment == null ? "COMMENT ON SCHEMA public IS NULL;" : commentSql("SCHEMA public", s.comment).trim(),
+      ].filter(Boolean).join("\n");
+      items.push(pre({ id: "schema public", kind: "schema", name: "public", sql, catalogKeys: [key("pg_namespace", s.oid)] }));
       continue;
     }
     items.push(
@@ -45,6 +44,10 @@ export async function captureSchemas(client: PgClient): Promise<DdlItem[]> {
   }
   return items;
 }
+
+/** Ownership is kept where the role exists on the target; a restore elsewhere must not fail on it. */
+const ownerIfRoleExists = (what: string, role: string): string =>
+  `DO $cobalt$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(role)}) THEN ALTER ${what} OWNER TO ${ident(role)}; END IF; END $cobalt$;`;
 
 export async function captureExtensions(client: PgClient): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; extname: string; nspname: string; extversion: string; comment: string | null }>(

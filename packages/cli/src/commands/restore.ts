@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
+import { postgresTarget } from "../adapters/postgres-url.js";
+import { storeFromUrl } from "../adapters/store-url.js";
+import { EXIT, count } from "../output.js";
+import { parseJobs, restoreProgress, runCommand } from "./common.js";
+
+export function registerRestore(program: Command): void {
+  program
+    .command("restore")
+    .description("restore a backup into an empty database (or, with --clean, replace its contents)")
+    .requiredOption("--from <store-url>", "the store holding the backup")
+    .option("--backup <id>", "backup id, <source>/latest, or latest", "latest")
+    .requiredOption("--target <postgres-url>", "database to restore into")
+    .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
+    .option("--clean", "drop what the target database holds before restoring")
+    .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
+    .action((opts: { from: string; backup: string; target: string; jobs: number; clean?: boolean; json?: boolean }) =>
+      runCommand(opts, async (out) => {
+        const store = storeFromUrl(opts.from, "--from");
+        const target = postgresTarget(opts.target, "--target");
+        const id = await resolveBackupId(store, opts.backup);
+        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        out.event("restore.start", { id: id.value, from: store.location, target: target.display });
+        const r = await restoreBackup(
+          { connect: target.connect, store, onProgress: restoreProgress(out, `restore ${id.value}`) },
+          { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}` },
+        );
+        if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        out.result(
+          { id: r.value.id, tables: r.value.tables, rows: r.value.rows, largeObjects: r.value.largeObjects, durationMs: r.value.durationMs },
+          `restored ${r.value.id} into ${target.database}: ${r.value.tables} tables, ${count(r.value.rows)} rows in ${(r.value.durationMs / 1000).toFixed(1)} s`,
+        );
+      }),
+    );
+}

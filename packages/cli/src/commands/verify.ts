@@ -1,0 +1,60 @@
+import type { Command } from "commander";
+import { readManifest, recordVerification, resolveBackupId, verifyRestore, type VerifyReport } from "@cobalt-backup/core";
+import { openScratch } from "../adapters/scratch-target.js";
+import { storeFromUrl } from "../adapters/store-url.js";
+import { EXIT, count, table, type Output } from "../output.js";
+import { parseJobs, restoreProgress, runCommand } from "./common.js";
+
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("prove a backup restores: restore it into a scratch database and compare it with the manifest")
+    .requiredOption("--from <store-url>", "the store holding the backup")
+    .option("--backup <id>", "backup id, <source>/latest, or latest", "latest")
+    .option("--target <postgres-url>", "server to create the scratch database on (default: an embedded PostgreSQL)")
+    .option("--jobs <n>", "parallel jobs for the restore and the read-back", parseJobs, 2)
+    .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
+    .action((opts: { from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
+      runCommand(opts, async (out) => {
+        const store = storeFromUrl(opts.from, "--from");
+        const id = await resolveBackupId(store, opts.backup);
+        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        const manifest = await readManifest(store, id.value);
+        if (manifest.isErr()) return out.fail(manifest.error.message, EXIT.failed, { tag: manifest.error._tag });
+        out.event("verify.start", { id: id.value, from: store.location, scratch: opts.target ? "server of --target" : "embedded PostgreSQL" });
+        const scratch = await openScratch(opts.target, Math.floor(manifest.value.source.serverVersionNum / 10000));
+        try {
+          const r = await verifyRestore(
+            { connect: scratch.target.connect, store, onProgress: restoreProgress(out, `verify ${id.value}`) },
+            { id: id.value, jobs: opts.jobs, targetName: `scratch ${scratch.target.database}` },
+          );
+          if (r.isErr()) return out.fail(`verify failed: ${r.error.message}`, EXIT.verifyFailed, { tag: r.error._tag });
+          report(out, r.value);
+          if (r.value.ok) {
+            const recorded = await recordVerification({ store }, r.value, new Date());
+            if (recorded.isErr()) return out.fail(`verified, but recording it failed: ${recorded.error.message}`, EXIT.failed);
+          }
+        } finally {
+          await scratch.dispose();
+        }
+      }),
+    );
+}
+
+export function report(out: Output, r: VerifyReport): void {
+  const rows = r.tables.map((t) => [t.table, count(t.expectedRows), count(t.rows), t.sha256.slice(0, 12), t.ok ? "ok" : "DIFFERENT"]);
+  const lines = [table(["table", "manifest rows", "restored rows", "sha256", "result"], rows)];
+  for (const d of r.inventory) lines.push(`schema: ${d.kind} ${d.name} is ${d.problem}`);
+  for (const s of r.sequences) lines.push(`sequence ${s.name}: expected ${s.expected}, restored ${s.actual}`);
+  for (const m of r.matviews) lines.push(`materialized view ${m.name}: populated expected ${m.expected}, restored ${m.actual}`);
+  lines.push(`large objects: ${r.largeObjects.actual}/${r.largeObjects.expected} ${r.largeObjects.ok ? "ok" : "DIFFERENT"}`);
+  const summary = r.ok
+    ? `verified ${r.id}: ${r.tables.length} tables, ${count(r.tables.reduce((s, t) => s + t.rows, 0))} rows, schema inventory identical`
+    : `verification of ${r.id} FAILED: ${r.tables.filter((t) => !t.ok).length} table(s), ${r.inventory.length} schema object(s), ${r.sequences.length} sequence(s) differ`;
+  lines.push(summary);
+  if (r.ok) out.result({ report: r }, lines.join("\n"));
+  else {
+    process.stdout.write(`${lines.join("\n")}\n`);
+    out.fail(summary, EXIT.verifyFailed, { tag: "VerifyMismatch", report: r });
+  }
+}

@@ -1,0 +1,22 @@
+import { Command } from "commander";
+import { registerBackup } from "./commands/backup.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerList } from "./commands/list.js";
+import { registerRestore } from "./commands/restore.js";
+import { registerVerify } from "./commands/verify.js";
+import { EXIT } from "./output.js";
+import { TOOL } from "./version.js";
+
+const program = new Command("cobalt-backup")
+  .description("verified, off-system backups of PostgreSQL")
+  .version(TOOL.version)
+  .exitOverride((e) => {
+    process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+  });
+registerBackup(program);
+registerRestore(program);
+registerVerify(program);
+registerList(program);
+registerDemo(program);
+
+await program.parseAsync(process.argv);
