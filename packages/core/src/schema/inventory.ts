@@ -1,9 +1,14 @@
 import { createHash } from "node:crypto";
 import type { DdlItem, InventoryEntry } from "./model.js";
 
-/** The object inventory: every captured object with a digest of its definition. */
+/**
+ * The object inventory: every captured object with a digest of its definition, sorted by kind and
+ * name (restore order depends on OIDs, which a restore does not preserve).
+ */
 export const inventoryOf = (items: readonly DdlItem[]): InventoryEntry[] =>
-  items.map((i) => ({ kind: i.kind, name: i.name, sha256: createHash("sha256").update(i.sql).digest("hex") }));
+  items
+    .map((i) => ({ kind: i.kind, name: i.name, sha256: createHash("sha256").update(i.sql).digest("hex") }))
+    .sort((a, b) => (a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1));
 
 export interface InventoryDifference {
   name: string;

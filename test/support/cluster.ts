@@ -1,0 +1,33 @@
+/** Access from a test file to the clusters global setup started. */
+import { inject } from "vitest";
+import pg from "pg";
+import type { Major } from "./postgres.ts";
+
+let counter = 0;
+
+export function cluster(major: Major) {
+  const c = inject("clusters")[String(major)];
+  if (!c) throw new Error(`no PostgreSQL ${major} cluster was started`);
+  const url = (db = "postgres") => c.url.replace(/\/postgres$/, `/${encodeURIComponent(db)}`);
+  const query = async <T extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, params?: unknown[]) => {
+    const client = new pg.Client({ connectionString: url(db) });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params as unknown[])).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    major,
+    url,
+    query,
+    /** A fresh empty database, or a copy of a template (`pagila_tpl`, `chinook_tpl`). */
+    async newDatabase(prefix: string, template = "template0"): Promise<string> {
+      const name = `${prefix}_${process.pid}_${++counter}`;
+      await query("postgres", `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+      return name;
+    },
+  };
+}
+export type TestCluster = ReturnType<typeof cluster>;
