@@ -64,10 +64,20 @@ export async function captureExtensions(client: PgClient): Promise<DdlItem[]> {
       // IF NOT EXISTS: plpgsql and friends are already in every new database.
       sql:
         `CREATE EXTENSION IF NOT EXISTS ${ident(x.extname)} WITH SCHEMA ${ident(x.nspname)} VERSION ${literal(x.extversion)};` +
-        commentSql(`EXTENSION ${ident(x.extname)}`, x.comment),
+        extensionComment(x.extname, x.comment),
       catalogKeys: [key("pg_extension", x.oid)],
     }),
   );
+}
+
+/**
+ * An extension's comment normally comes from its control file. Setting it needs ownership, which
+ * a non-superuser restoring next to a preinstalled extension (plpgsql, RDS's) lacks: only a
+ * comment that differs is set.
+ */
+function extensionComment(name: string, comment: string | null): string {
+  const value = comment == null ? "NULL" : literal(comment);
+  return `\nDO $cobalt$ BEGIN IF pg_catalog.obj_description((SELECT oid FROM pg_catalog.pg_extension WHERE extname = ${literal(name)}), 'pg_extension') IS DISTINCT FROM ${value} THEN COMMENT ON EXTENSION ${ident(name)} IS ${value}; END IF; END $cobalt$;`;
 }
 
 export async function captureCollations(client: PgClient, versionNum: number): Promise<DdlItem[]> {

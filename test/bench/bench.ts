@@ -1,0 +1,291 @@
+/**
+ * `pnpm bench`: cobalt-backup against pg_dump / pg_restore on an embedded PostgreSQL 15, at two
+ * database sizes, to show speed and output size side by side and that the backup's peak RSS stays
+ * flat as the database grows. A measurement, not a test: timings never fail the run, but any
+ * failing command (or a restore that does not reproduce the source) exits non-zero.
+ *
+ * Env: COBALT_BENCH_SCALE (default 1: ~100 MiB and ~400 MiB of table data),
+ *      COBALT_BENCH_JOBS (default 2), COBALT_BENCH_SMALL_TABLES (default 200).
+ * The report goes to stdout, ending with one JSON line; progress goes to stderr.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startCluster, type Cluster } from "../support/postgres.ts";
+import { fingerprint, generateDatabase, type GeneratedDatabase } from "./generate.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "packages/cli/dist/main.js");
+const MiB = 2 ** 20;
+
+const SCALE = envNumber("COBALT_BENCH_SCALE", 1);
+const JOBS = envNumber("COBALT_BENCH_JOBS", 2);
+const SMALL_TABLES = envNumber("COBALT_BENCH_SMALL_TABLES", 200);
+const SIZES = [
+  { label: "small", targetBytes: Math.round(100 * MiB * SCALE) },
+  { label: "large", targetBytes: Math.round(400 * MiB * SCALE) },
+];
+
+// GNU time sees the whole process (and, for pg_dump -j, the largest of its workers) from the
+// kernel's rusage; /proc polling is the fallback when it is missing or is not GNU time.
+const GNU_TIME = "/usr/bin/time";
+const useGnuTime = existsSync(GNU_TIME) && spawnSync(GNU_TIME, ["-f", "%M", "-o", "/dev/null", "true"]).status === 0;
+const RSS_SOURCE = useGnuTime ? "GNU time %M (max RSS of the process or its largest child)" : "polled /proc/<pid>/status VmHWM (main process only)";
+
+interface Run {
+  command: string;
+  seconds: number;
+  peakRssBytes: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface SizeResult {
+  label: string;
+  database: Omit<GeneratedDatabase, "url">;
+  backup: {
+    pgDumpFc: Measured & { outputBytes: number };
+    pgDumpFd: Measured & { outputBytes: number };
+    cobalt: Measured & { outputBytes: number; id: string; reported: Record<string, unknown> };
+  };
+  restore: {
+    pgRestore: Measured;
+    cobalt: Measured & { reported: Record<string, unknown> };
+  };
+  ratios: { backupVsFc: number; backupVsFd: number; restoreVsPgRestore: number; storedVsFc: number; storedVsFd: number };
+}
+
+type Measured = Pick<Run, "seconds" | "peakRssBytes">;
+
+class CommandFailed extends Error {}
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+// Connection URLs carry the cluster's password; keep it out of anything printed.
+const redact = (s: string) => s.replace(/(postgres(?:ql)?:\/\/[^:/@]+):[^@]*@/g, "$1:***@");
+const mib = (b: number | null | undefined) => (b == null ? "n/a" : `${(b / MiB).toFixed(1)} MiB`);
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
+const x = (r: number) => `${r.toFixed(2)}x`;
+
+const children = new Set<ChildProcess>();
+let runCounter = 0;
+
+/** Runs a command to completion, timing it and measuring its peak RSS; throws on a non-zero exit. */
+async function measure(work: string, cmd: string, args: string[]): Promise<Run> {
+  const command = redact([cmd, ...args].join(" "));
+  const rssFile = join(work, `rss-${++runCounter}.txt`);
+  const [file, argv] = useGnuTime ? [GNU_TIME, ["-f", "%M", "-o", rssFile, cmd, ...args]] : [cmd, args];
+  log(`  $ ${command}`);
+  const started = performance.now();
+  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+
+  let polledHwm = 0;
+  const poll = useGnuTime
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+          if (m) polledHwm = Math.max(polledHwm, Number(m[1]) * 1024);
+        } catch {
+          // exited between polls: VmHWM only grows, so the last reading stands
+        }
+      }, 20);
+
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code, signal) => done({ code, signal }));
+  }).finally(() => {
+    clearInterval(poll);
+    children.delete(child);
+  });
+  const seconds = (performance.now() - started) / 1000;
+
+  if (code !== 0) {
+    throw new CommandFailed(
+      `command failed (${signal ?? `exit ${code}`}): ${command}\n--- stderr ---\n${redact(stderr.slice(-8000))}\n--- stdout ---\n${redact(stdout.slice(-2000))}`,
+    );
+  }
+  let peakRssBytes: number | null = polledHwm || null;
+  if (useGnuTime) {
+    const kb = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop());
+    peakRssBytes = Number.isFinite(kb) && kb > 0 ? kb * 1024 : null;
+  }
+  return { command, seconds, peakRssBytes, stdout, stderr };
+}
+
+/** The CLI's --json result: its last stdout line. */
+function cliResult(run: Run): Record<string, unknown> {
+  const last = run.stdout.trim().split("\n").pop() ?? "";
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(last);
+  } catch {
+    json = undefined;
+  }
+  if (!json || json.ok !== true) {
+    throw new CommandFailed(`no successful JSON result from: ${run.command}\n--- stdout ---\n${redact(run.stdout.slice(-2000))}\n--- stderr ---\n${redact(run.stderr.slice(-8000))}`);
+  }
+  return json;
+}
+
+function diskBytes(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, entry) => sum + diskBytes(join(path, entry)), 0);
+}
+
+const pick = ({ seconds, peakRssBytes }: Run): Measured => ({ seconds, peakRssBytes });
+
+async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[number]): Promise<SizeResult> {
+  log(`\n[${size.label}] generating ~${mib(size.targetBytes)} of table data`);
+  const genStarted = performance.now();
+  const db = await generateDatabase(cluster, `bench_${size.label}`, { targetBytes: size.targetBytes, smallTables: SMALL_TABLES, log });
+  log(`[${size.label}] generated in ${((performance.now() - genStarted) / 1000).toFixed(1)} s: database ${mib(db.databaseBytes)}`);
+  const source = await fingerprint(cluster, db.name);
+
+  const dir = mkdtempSync(join(work, `${size.label}-`));
+  const fcFile = join(dir, "dump.fc");
+  const fdDir = join(dir, "dump.fd");
+  const storeDir = join(dir, "store");
+  mkdirSync(storeDir);
+  const storeUrl = pathToFileURL(storeDir).href;
+
+  log(`[${size.label}] backups`);
+  const fc = await measure(work, "pg_dump", ["-Fc", "-f", fcFile, "-d", db.url]);
+  const fd = await measure(work, "pg_dump", ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url]);
+  const ours = await measure(work, process.execPath, [CLI, "backup", "--source", db.url, "--dest", storeUrl, "--jobs", String(JOBS), "--json"]);
+  const backupResult = cliResult(ours);
+  const id = String(backupResult.id);
+
+  log(`[${size.label}] restores`);
+  const pgTarget = await cluster.createDatabase(`restore_pg_${size.label}`);
+  const ourTarget = await cluster.createDatabase(`restore_ours_${size.label}`);
+  const pr = await measure(work, "pg_restore", ["-j", String(JOBS), "-d", pgTarget, fdDir]);
+  const or = await measure(work, process.execPath, [CLI, "restore", "--from", storeUrl, "--backup", id, "--target", ourTarget, "--jobs", String(JOBS), "--json"]);
+  const restoreResult = cliResult(or);
+
+  // Timings of a restore that lost data would be meaningless.
+  for (const target of [`restore_pg_${size.label}`, `restore_ours_${size.label}`]) {
+    const got = await fingerprint(cluster, target);
+    if (JSON.stringify(got) !== JSON.stringify(source)) {
+      throw new CommandFailed(`${target} does not match bench_${size.label}: expected ${JSON.stringify(source)}, got ${JSON.stringify(got)}`);
+    }
+  }
+
+  const result: SizeResult = {
+    label: size.label,
+    database: (({ url: _url, ...rest }) => rest)(db),
+    backup: {
+      pgDumpFc: { ...pick(fc), outputBytes: diskBytes(fcFile) },
+      pgDumpFd: { ...pick(fd), outputBytes: diskBytes(fdDir) },
+      cobalt: { ...pick(ours), outputBytes: diskBytes(storeDir), id, reported: backupResult },
+    },
+    restore: { pgRestore: pick(pr), cobalt: { ...pick(or), reported: restoreResult } },
+    ratios: { backupVsFc: 0, backupVsFd: 0, restoreVsPgRestore: 0, storedVsFc: 0, storedVsFd: 0 },
+  };
+  const b = result.backup;
+  result.ratios = {
+    backupVsFc: ratio(b.cobalt.seconds, b.pgDumpFc.seconds),
+    backupVsFd: ratio(b.cobalt.seconds, b.pgDumpFd.seconds),
+    restoreVsPgRestore: ratio(or.seconds, pr.seconds),
+    storedVsFc: ratio(b.cobalt.outputBytes, b.pgDumpFc.outputBytes),
+    storedVsFd: ratio(b.cobalt.outputBytes, b.pgDumpFd.outputBytes),
+  };
+
+  // Free the disk before the next, larger size.
+  for (const name of [db.name, `restore_pg_${size.label}`, `restore_ours_${size.label}`]) await cluster.query("postgres", `DROP DATABASE "${name}"`);
+  rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+function printSize(r: SizeResult): void {
+  const d = r.database;
+  const row = (step: string, tool: string, m: Measured, output?: number, note = "") =>
+    `  ${step.padEnd(8)} ${tool.padEnd(20)} ${m.seconds.toFixed(2).padStart(8)} ${mib(m.peakRssBytes).padStart(12)} ${(output === undefined ? "" : mib(output)).padStart(12)}${note}`;
+  const reportedRss = (rep: Record<string, unknown>) => (typeof rep.peakRssBytes === "number" ? `   (CLI reports ${mib(rep.peakRssBytes)})` : "");
+  console.log(`
+${r.label}: database ${mib(d.databaseBytes)} = table data ${mib(d.tableBytes)} (events ${mib(d.bigTableBytes)}, ${d.bigTableRows.toLocaleString("en-US")} rows; ${d.smallTables} small tables, ${d.smallTableRows.toLocaleString("en-US")} rows) + indexes ${mib(d.indexBytes)} + catalogs
+  ${"step".padEnd(8)} ${"tool".padEnd(20)} ${"wall s".padStart(8)} ${"peak RSS".padStart(12)} ${"output".padStart(12)}
+${row("backup", "pg_dump -Fc", r.backup.pgDumpFc, r.backup.pgDumpFc.outputBytes)}
+${row("backup", `pg_dump -Fd -j${JOBS}`, r.backup.pgDumpFd, r.backup.pgDumpFd.outputBytes)}
+${row("backup", `cobalt --jobs ${JOBS}`, r.backup.cobalt, r.backup.cobalt.outputBytes, reportedRss(r.backup.cobalt.reported))}
+${row("restore", `pg_restore -j${JOBS}`, r.restore.pgRestore)}
+${row("restore", `cobalt --jobs ${JOBS}`, r.restore.cobalt, undefined, reportedRss(r.restore.cobalt.reported))}
+  backup time:  ${x(r.ratios.backupVsFc)} of pg_dump -Fc, ${x(r.ratios.backupVsFd)} of pg_dump -Fd -j${JOBS}
+  backup size:  ${x(r.ratios.storedVsFc)} of pg_dump -Fc, ${x(r.ratios.storedVsFd)} of pg_dump -Fd (cobalt zstd vs pg_dump's default gzip)
+  restore time: ${x(r.ratios.restoreVsPgRestore)} of pg_restore -j${JOBS} (both restores verified: same tables, indexes, row counts)`);
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run pnpm build first`);
+  const work = mkdtempSync(join(tmpdir(), "cobalt-bench-"));
+  let cluster: Cluster | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const child of children) child.kill("SIGTERM");
+      await cluster?.stop();
+      rmSync(work, { recursive: true, force: true });
+    })());
+  const onSignal = (sig: NodeJS.Signals) => void cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  try {
+    const pgDumpVersion = spawnSync("pg_dump", ["--version"], { encoding: "utf8" }).stdout.trim();
+    log(`starting embedded PostgreSQL 15 (${pgDumpVersion}; peak RSS from ${RSS_SOURCE})`);
+    cluster = await startCluster(15);
+    const serverVersion = String((await cluster.query("postgres", "SHOW server_version"))[0]!.server_version);
+
+    const results: SizeResult[] = [];
+    for (const size of SIZES) results.push(await benchSize(cluster, work, size));
+
+    console.log(`cobalt-backup benchmark: PostgreSQL ${serverVersion} (embedded, fsync off), ${pgDumpVersion}, node ${process.version}, jobs ${JOBS}, scale ${SCALE}`);
+    console.log(`wall times in seconds; peak RSS: ${RSS_SOURCE}; the server's own memory is not counted for any tool`);
+    results.forEach(printSize);
+
+    const [small, large] = results as [SizeResult, SizeResult];
+    const rssGrowth = ratio(large.backup.cobalt.peakRssBytes ?? Number.NaN, small.backup.cobalt.peakRssBytes ?? Number.NaN);
+    const dbGrowth = ratio(large.database.databaseBytes, small.database.databaseBytes);
+    const restoreRssGrowth = ratio(large.restore.cobalt.peakRssBytes ?? Number.NaN, small.restore.cobalt.peakRssBytes ?? Number.NaN);
+    console.log(`
+backup peak RSS vs database size: ${small.label} ${mib(small.backup.cobalt.peakRssBytes)} -> ${large.label} ${mib(large.backup.cobalt.peakRssBytes)}: ${x(rssGrowth)} for a ${x(dbGrowth)} larger database (restore: ${x(restoreRssGrowth)})`);
+    console.log(
+      JSON.stringify({
+        bench: "cobalt-backup",
+        server: serverVersion,
+        pgDump: pgDumpVersion,
+        node: process.version,
+        jobs: JOBS,
+        scale: SCALE,
+        rssSource: RSS_SOURCE,
+        results,
+        backupPeakRssGrowth: rssGrowth,
+        restorePeakRssGrowth: restoreRssGrowth,
+        databaseGrowth: dbGrowth,
+      }),
+    );
+    return 0;
+  } catch (e) {
+    console.error(`\nbenchmark failed: ${e instanceof CommandFailed ? e.message : redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();
