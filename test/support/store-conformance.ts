@@ -1,0 +1,53 @@
+/**
+ * The contract every BackupStore keeps, as one suite run against each implementation (restic's
+ * way): streamed put/get, objects visible only when complete, prefix listing, delete.
+ */
+import { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
+import { describe, expect, it } from "vitest";
+import type { BackupStore } from "@cobalt-backup/core";
+
+export function storeConformance(name: string, make: () => Promise<BackupStore>): void {
+  describe(`BackupStore conformance: ${name}`, () => {
+    it("streams an object in and out unchanged, and lists it with its size", async () => {
+      const store = await make();
+      expect((await store.checkWritable()).isOk()).toBe(true);
+      const body = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+      const put = await store.put("a/b/one.bin", Readable.from([body.subarray(0, 1000), body.subarray(1000)]));
+      expect(put._unsafeUnwrap().bytes).toBe(body.length);
+      const got = await store.get("a/b/one.bin");
+      expect(Buffer.from(await new Response(Readable.toWeb(got._unsafeUnwrap()) as ReadableStream).arrayBuffer()).equals(body)).toBe(true);
+      const listed = (await store.list("a/"))._unsafeUnwrap();
+      expect(listed.map((o) => [o.key, o.bytes])).toEqual([["a/b/one.bin", body.length]]);
+    });
+
+    it("never shows a half-written object when the body fails", async () => {
+      const store = await make();
+      const failing = new Readable({
+        read() {
+          this.push(Buffer.alloc(64 * 1024, 1));
+          this.destroy(new Error("source died"));
+        },
+      });
+      const put = await store.put("x/partial.bin", failing);
+      expect(put.isErr()).toBe(true);
+      expect((await store.list("x/"))._unsafeUnwrap()).toEqual([]);
+      expect((await store.get("x/partial.bin"))._unsafeUnwrapErr()._tag).toBe("ObjectNotFound");
+    });
+
+    it("lists by prefix in key order and deletes", async () => {
+      const store = await make();
+      for (const k of ["p/2", "p/1", "q/1", "p/3/x"]) await store.put(k, Readable.from([Buffer.from(k)]));
+      expect((await store.list("p/"))._unsafeUnwrap().map((o) => o.key)).toEqual(["p/1", "p/2", "p/3/x"]);
+      await store.delete(["p/1", "p/3/x"]);
+      expect((await store.list(""))._unsafeUnwrap().map((o) => o.key)).toEqual(["p/2", "q/1"]);
+      expect(await text((await store.get("q/1"))._unsafeUnwrap())).toBe("q/1");
+    });
+
+    it("reports a missing object as ObjectNotFound", async () => {
+      const store = await make();
+      const r = await store.get("nope/manifest.json");
+      expect(r._unsafeUnwrapErr()._tag).toBe("ObjectNotFound");
+    });
+  });
+}
