@@ -158,6 +158,12 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const tables: TableObject[] = new Array(plan.length);
     let next = 0;
     let firstError: unknown;
+    /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
+    const stopAll = (error: unknown): undefined => {
+      if (firstError !== undefined) return;
+      firstError = error;
+      for (const c of clients) void c.end().catch(() => {});
+    };
     const workerLoop = async (client: PgClient) => {
       while (firstError === undefined) {
         const index = next++;
@@ -186,11 +192,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
           progress.tablesDone++;
           deps.onProgress?.({ ...progress, table: display });
         } catch (cause) {
-          if (firstError === undefined) {
-            firstError = cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
-            // Stop the other workers now rather than after their current table.
-            for (const c of clients) void c.end().catch(() => {});
-          }
+          stopAll(cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true }));
           return;
         }
       }
@@ -198,21 +200,27 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const dataStart = performance.now();
     const workers = clients.slice(1).map((c) => workerLoop(c));
 
-    // Large objects and sequence states are read by the coordinator, in the same snapshot.
-    const oids = await listLargeObjects(coordinator);
-    let largeObjects: Manifest["largeObjects"] = null;
-    if (oids.length > 0) {
-      try {
-        const r = await storeStream(`${prefix}large-objects${ext}`, largeObjectStream(coordinator, oids));
-        largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.raw.bytes, rawSha256: r.raw.sha256(), bytes: r.bytes, sha256: r.stored.sha256() };
-      } catch (cause) {
-        if (cause instanceof DumpFailure) throw cause;
-        fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+    // Large objects and sequence states are read by the coordinator, in the same snapshot, while
+    // the workers copy tables.
+    const coordinatorWork = (async () => {
+      const oids = await listLargeObjects(coordinator);
+      let largeObjects: Manifest["largeObjects"] = null;
+      if (oids.length > 0) {
+        try {
+          const r = await storeStream(`${prefix}large-objects${ext}`, largeObjectStream(coordinator, oids));
+          largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.raw.bytes, rawSha256: r.raw.sha256(), bytes: r.bytes, sha256: r.stored.sha256() };
+        } catch (cause) {
+          if (cause instanceof DumpFailure) throw cause;
+          fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+        }
       }
-    }
-    const sequences = await readSequenceStates(coordinator, schema.sequences);
-    await Promise.all(workers);
+      return { largeObjects, sequences: await readSequenceStates(coordinator, schema.sequences) };
+    })();
+    const [coordinatorResult] = await Promise.allSettled([coordinatorWork.catch((e) => stopAll(e)), ...workers]);
+    // Whatever failed first is the cause; errors after it are consequences of stopping.
     if (firstError !== undefined) throw firstError;
+    if (coordinatorResult.status === "rejected") throw coordinatorResult.reason;
+    const { largeObjects, sequences } = coordinatorResult.value!;
     const dataMs = performance.now() - dataStart;
 
     for (const c of clients) await c.query("COMMIT").catch(() => {});
