@@ -27,6 +27,11 @@ describe("inventory comparison", () => {
       { kind: "view", name: "public.v", problem: "unexpected" },
     ]);
   });
+
+  it("compares presence only for a backup another tool version rendered", () => {
+    const diffs = compareInventories([{ kind: "table", name: "public.a", sha256: "1" }, { kind: "index", name: "public.i", sha256: "2" }], [{ kind: "table", name: "public.a", sha256: "X" }], { definitions: false });
+    expect(diffs).toEqual([{ kind: "index", name: "public.i", problem: "missing" }]);
+  });
 });
 
 describe("secrets", () => {

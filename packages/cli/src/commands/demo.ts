@@ -43,7 +43,7 @@ export function registerDemo(program: Command): void {
           const scratch = postgresTarget(await server.createDatabase("pagila_verify"), "scratch database");
           const verified = await verifyRestore(
             { connect: scratch.connect, store, onProgress: restoreProgress(out, "verify") },
-            { id: dumped.value.id, jobs: opts.jobs, targetName: "scratch pagila_verify" },
+            { id: dumped.value.id, jobs: opts.jobs, targetName: "scratch pagila_verify", toolVersion: TOOL.version },
           );
           if (verified.isErr()) return out.fail(`verify failed: ${verified.error.message}`, EXIT.verifyFailed, { tag: verified.error._tag });
           if (verified.value.ok) await recordVerification({ store }, verified.value, new Date());

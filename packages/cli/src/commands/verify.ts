@@ -3,6 +3,7 @@ import { readManifest, recordVerification, resolveBackupId, verifyRestore, type 
 import { openScratch } from "../adapters/scratch-target.js";
 import { storeFromUrl } from "../adapters/store-url.js";
 import { EXIT, count, table, type Output } from "../output.js";
+import { TOOL } from "../version.js";
 import { parseJobs, restoreProgress, runCommand } from "./common.js";
 
 export function registerVerify(program: Command): void {
@@ -26,7 +27,7 @@ export function registerVerify(program: Command): void {
         try {
           const r = await verifyRestore(
             { connect: scratch.target.connect, store, onProgress: restoreProgress(out, `verify ${id.value}`) },
-            { id: id.value, jobs: opts.jobs, targetName: `scratch ${scratch.target.database}` },
+            { id: id.value, jobs: opts.jobs, targetName: `scratch ${scratch.target.database}`, toolVersion: TOOL.version },
           );
           if (r.isErr()) return out.fail(`verify failed: ${r.error.message}`, EXIT.verifyFailed, { tag: r.error._tag });
           report(out, r.value);
@@ -47,9 +48,10 @@ export function report(out: Output, r: VerifyReport): void {
   for (const d of r.inventory) lines.push(`schema: ${d.kind} ${d.name} is ${d.problem}`);
   for (const s of r.sequences) lines.push(`sequence ${s.name}: expected ${s.expected}, restored ${s.actual}`);
   for (const m of r.matviews) lines.push(`materialized view ${m.name}: populated expected ${m.expected}, restored ${m.actual}`);
+  if (!r.definitionsCompared) lines.push("note: written by another cobalt-backup version; schema objects compared by kind and name only");
   lines.push(`large objects: ${r.largeObjects.actual}/${r.largeObjects.expected} ${r.largeObjects.ok ? "ok" : "DIFFERENT"}`);
   const summary = r.ok
-    ? `verified ${r.id}: ${r.tables.length} tables, ${count(r.tables.reduce((s, t) => s + t.rows, 0))} rows, schema inventory identical`
+    ? `verified ${r.id}: ${r.tables.length} tables, ${count(r.tables.reduce((s, t) => s + t.rows, 0))} rows, schema inventory ${r.definitionsCompared ? "identical" : "complete"}`
     : `verification of ${r.id} FAILED: ${r.tables.filter((t) => !t.ok).length} table(s), ${r.inventory.length} schema object(s), ${r.sequences.length} sequence(s) differ`;
   lines.push(summary);
   if (r.ok) out.result({ report: r }, lines.join("\n"));

@@ -34,6 +34,8 @@ export interface VerifyReport {
   target: string;
   tables: TableCheck[];
   inventory: InventoryDifference[];
+  /** False when the backup was written by another tool version: objects compared by presence only. */
+  definitionsCompared: boolean;
   sequences: { name: string; expected: string; actual: string }[];
   matviews: { name: string; expected: boolean; actual: boolean }[];
   largeObjects: { expected: number; actual: number; ok: boolean };
@@ -45,6 +47,8 @@ export interface VerifyInput {
   jobs: number;
   /** How the scratch target is named in the report, without credentials. */
   targetName: string;
+  /** The running tool's version: object definitions are compared only with backups it wrote. */
+  toolVersion: string;
 }
 
 /**
@@ -83,7 +87,8 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
 
     const captured = await captureSchema(main);
     if (captured.isErr()) throw new Error(captured.error.message);
-    const inventory = compareInventories(manifest.inventory, inventoryOf(captured.value.items));
+    const sameRenderer = manifest.tool.version === input.toolVersion;
+    const inventory = compareInventories(manifest.inventory, inventoryOf(captured.value.items), { definitions: sameRenderer });
 
     const states = await readSequenceStates(main, manifest.sequences);
     const sequences = manifest.sequences
@@ -105,7 +110,7 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
     }
 
     const ok = tables.every((t) => t.ok) && inventory.length === 0 && sequences.length === 0 && matviews.length === 0 && largeObjects.ok;
-    return { id: input.id, ok, target: input.targetName, tables, inventory, sequences, matviews, largeObjects, durationMs: Math.round(performance.now() - t0) };
+    return { id: input.id, ok, target: input.targetName, tables, inventory, definitionsCompared: sameRenderer, sequences, matviews, largeObjects, durationMs: Math.round(performance.now() - t0) };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
