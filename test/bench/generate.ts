@@ -54,13 +54,13 @@ const BIG_ROWS = `
          CASE WHEN g % 10 = 0 THEN NULL ELSE decode(md5(g::text) || md5((g * 7)::text), 'hex') END
   FROM generate_series($1::bigint, $2::bigint) g`;
 
-// Row counts vary deterministically between 200 and 3000 per table.
+// Row counts vary deterministically between 200 and 2000 per table.
 const SMALL_TABLES = (count: number) => `
   DO $$
   DECLARE n_rows int;
   BEGIN
     FOR t IN 1..${count} LOOP
-      n_rows := 200 + (t * 7919) % 2800;
+      n_rows := 200 + (t * 7919) % 1800;
       EXECUTE format('CREATE TABLE small_%s (
           id int PRIMARY KEY, code text NOT NULL, qty int NOT NULL, price numeric(10,2),
           updated_at timestamptz NOT NULL, meta jsonb)', lpad(t::text, 3, '0'));
@@ -75,7 +75,8 @@ const SMALL_TABLES = (count: number) => `
     END LOOP;
   END $$`;
 
-const CHUNK_ROWS = 100_000;
+const FIRST_CHUNK_ROWS = 20_000;
+const MAX_CHUNK_ROWS = 500_000;
 
 /**
  * Creates `name` with `smallTables` small tables, then grows `events` in chunks until the table
@@ -95,12 +96,16 @@ export async function generateDatabase(
 
   await q(SMALL_TABLES(opts.smallTables));
   await q(BIG_TABLE);
+  // The first chunk measures bytes per row; later chunks aim at the target, capped so each
+  // statement stays short.
   let rows = 0;
   for (let have = await tableBytes(); have < opts.targetBytes; ) {
-    await q(BIG_ROWS, [rows + 1, rows + CHUNK_ROWS]);
-    rows += CHUNK_ROWS;
+    const perRow = rows === 0 ? 0 : Number((await q(`SELECT pg_table_size('events')::bigint AS b`))[0]!.b) / rows;
+    const chunk = perRow === 0 ? FIRST_CHUNK_ROWS : Math.min(MAX_CHUNK_ROWS, Math.max(1000, Math.ceil((opts.targetBytes - have) / perRow)));
+    await q(BIG_ROWS, [rows + 1, rows + chunk]);
+    rows += chunk;
     have = await tableBytes();
-    opts.log(`  ${name}: ${rows.toLocaleString("en-US")} rows in events, ${(have / 2 ** 20).toFixed(0)} MB of table data`);
+    opts.log(`  ${name}: ${rows.toLocaleString("en-US")} rows in events, ${(have / 2 ** 20).toFixed(1)} MiB of table data`);
   }
   await q(`CREATE INDEX events_account_created ON events (account_id, created_at)`);
   await q(`CREATE INDEX events_kind_amount ON events (kind, amount)`);
