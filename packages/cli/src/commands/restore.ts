@@ -3,14 +3,10 @@ import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { storeFromUrl } from "../adapters/store-url.js";
 import { EXIT, count } from "../output.js";
-import { parseJobs, restoreProgress, runCommand } from "./common.js";
+import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
-  program
-    .command("restore")
-    .description("restore a backup into an empty database (or, with --clean, replace its contents)")
-    .requiredOption("--from <store-url>", "the store holding the backup")
-    .option("--backup <id>", "backup id, <source>/latest, or latest", "latest")
+  selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)"))
     .requiredOption("--target <postgres-url>", "database to restore into")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")

@@ -4,14 +4,10 @@ import { openScratch } from "../adapters/scratch-target.js";
 import { storeFromUrl } from "../adapters/store-url.js";
 import { EXIT, count, table, type Output } from "../output.js";
 import { TOOL } from "../version.js";
-import { parseJobs, restoreProgress, runCommand } from "./common.js";
+import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerVerify(program: Command): void {
-  program
-    .command("verify")
-    .description("prove a backup restores: restore it into a scratch database and compare it with the manifest")
-    .requiredOption("--from <store-url>", "the store holding the backup")
-    .option("--backup <id>", "backup id, <source>/latest, or latest", "latest")
+  selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest"))
     .option("--target <postgres-url>", "server to create the scratch database on (default: an embedded PostgreSQL)")
     .option("--jobs <n>", "parallel jobs for the restore and the read-back", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")

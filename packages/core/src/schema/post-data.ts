@@ -121,6 +121,12 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
   return items;
 }
 
+/** Triggers and rules fire by default ('O'); any other firing state is restored explicitly. */
+function enableStateSql(table: string, what: "TRIGGER" | "RULE", name: string, state: string): string {
+  const clause = ({ D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" } as Record<string, string>)[state];
+  return clause ? `\nALTER TABLE ${table} ${clause} ${what} ${ident(name)};` : "";
+}
+
 async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; tgname: string; table: string; tdisplay: string; def: string; tgenabled: string; comment: string | null }>(
     client,
@@ -136,8 +142,7 @@ async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]
   );
   return list.map((g) => {
     let sql = `${g.def};`;
-    const state = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" }[g.tgenabled];
-    if (state) sql += `\nALTER TABLE ${g.table} ${state} TRIGGER ${ident(g.tgname)};`;
+    sql += enableStateSql(g.table, "TRIGGER", g.tgname, g.tgenabled);
     sql += commentSql(`TRIGGER ${ident(g.tgname)} ON ${g.table}`, g.comment);
     const display = `${g.tdisplay}.${g.tgname}`;
     return post(POST_DATA_PHASE.behaviour, { id: `trigger ${display}`, kind: "trigger", name: display, sql, catalogKeys: [key("pg_trigger", g.oid)] });
@@ -159,8 +164,7 @@ async function rules(client: PgClient): Promise<DdlItem[]> {
   );
   return list.map((r) => {
     let sql = r.def.trim().endsWith(";") ? r.def.trim() : `${r.def.trim()};`;
-    const state = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" }[r.ev_enabled];
-    if (state) sql += `\nALTER TABLE ${r.table} ${state} RULE ${ident(r.rulename)};`;
+    sql += enableStateSql(r.table, "RULE", r.rulename, r.ev_enabled);
     sql += commentSql(`RULE ${ident(r.rulename)} ON ${r.table}`, r.comment);
     const display = `${r.tdisplay}.${r.rulename}`;
     return post(POST_DATA_PHASE.behaviour, { id: `rule ${display}`, kind: "rule", name: display, sql, catalogKeys: [key("pg_rewrite", r.oid)] });
