@@ -15,6 +15,11 @@ export const notExtensionMember = (catalog: string, oidExpr: string): string => 
   NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd
               WHERE xd.classid = '${catalog}'::regclass AND xd.objid = ${oidExpr} AND xd.deptype = 'e')`;
 
+/** Objects another object creates itself (a range type's constructors and casts) come back with it. */
+export const notInternal = (catalog: string, oidExpr: string): string => `
+  NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xi
+              WHERE xi.classid = '${catalog}'::regclass AND xi.objid = ${oidExpr} AND xi.deptype = 'i')`;
+
 export const key = (catalog: string, oid: number | string): string => `${catalog}:${oid}`;
 
 export async function rows<T>(client: PgClient, sql: string, params: unknown[] = []): Promise<T[]> {

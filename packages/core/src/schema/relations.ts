@@ -238,8 +238,10 @@ async function captureSequenceRows(client: PgClient): Promise<SeqRow[]> {
 
 function sequenceOptions(s: SeqRow, withName?: string): string {
   const parts = [];
+  // An identity sequence takes its type from the column; `AS` there is a conflicting option.
   if (withName) parts.push(`SEQUENCE NAME ${withName}`);
-  parts.push(`AS ${s.type}`, `START WITH ${s.seqstart}`, `INCREMENT BY ${s.seqincrement}`, `MINVALUE ${s.seqmin}`, `MAXVALUE ${s.seqmax}`, `CACHE ${s.seqcache}`);
+  else parts.push(`AS ${s.type}`);
+  parts.push(`START WITH ${s.seqstart}`, `INCREMENT BY ${s.seqincrement}`, `MINVALUE ${s.seqmin}`, `MAXVALUE ${s.seqmax}`, `CACHE ${s.seqcache}`);
   if (s.seqcycle) parts.push("CYCLE");
   return parts.join("\n    ");
 }
@@ -258,7 +260,7 @@ function tableSql(
   const lines = declared.map((c) => {
     let line = `    ${ident(c.attname)} ${c.type}`;
     if (c.coll) line += ` COLLATE ${c.coll}`;
-    if (c.attgenerated === "s") line += ` GENERATED ALWAYS AS ${c.def} STORED`;
+    if (c.attgenerated === "s") line += ` GENERATED ALWAYS AS (${c.def}) STORED`;
     else if (c.def != null) line += ` DEFAULT ${c.def}`;
     if (c.attnotnull) line += " NOT NULL";
     return line;

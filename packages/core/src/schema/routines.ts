@@ -1,5 +1,5 @@
 import type { PgClient } from "../pg/session.js";
-import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, rows } from "./catalog.js";
+import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, notInternal, rows } from "./catalog.js";
 import type { DdlItem } from "./model.js";
 
 interface RoutineRow {
@@ -21,7 +21,7 @@ export async function captureRoutines(client: PgClient): Promise<DdlItem[]> {
             CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
             pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_proc", "p.oid")}
+      WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternal("pg_proc", "p.oid")}
       ORDER BY p.oid`,
   );
   const items: DdlItem[] = [];

@@ -1,5 +1,5 @@
 import type { PgClient } from "../pg/session.js";
-import { USER_NAMESPACE, notExtensionMember, rows } from "./catalog.js";
+import { USER_NAMESPACE, notExtensionMember, notInternal, rows } from "./catalog.js";
 import { unsupported, type SchemaError } from "./errors.js";
 
 /**
@@ -36,7 +36,8 @@ const CHECKS: { kind: string; sql: string }[] = [
   {
     kind: "cast",
     sql: `SELECT pg_catalog.format_type(c.castsource, NULL) || ' AS ' || pg_catalog.format_type(c.casttarget, NULL) AS name
-            FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notExtensionMember("pg_cast", "c.oid")}`,
+            FROM pg_catalog.pg_cast c WHERE c.oid >= 16384 AND ${notExtensionMember("pg_cast", "c.oid")}
+             AND ${notInternal("pg_cast", "c.oid")}`,
   },
   {
     kind: "conversion",
