@@ -2,33 +2,12 @@
  * Acceptance 1: pagila and chinook, on PostgreSQL 15 and 17, backed up to file://, restored into a
  * fresh database, are indistinguishable from the source by the design.md oracle.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
-import { applySessionSettings, captureSchema, inventoryOf } from "@cobalt-backup/core";
+import { describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
 import { cluster } from "./support/cluster.ts";
 import { dataDigest, pgDumpSchema } from "./support/oracle.ts";
 import type { Major } from "./support/postgres.ts";
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function inventory(url: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await applySessionSettings(client);
-    const r = await captureSchema(client);
-    if (r.isErr()) throw new Error(r.error.message);
-    return inventoryOf(r.value.items);
-  } finally {
-    await client.end();
-  }
-}
+import { inventory, restore, tempStore } from "./support/roundtrip.ts";
 
 const cases: [Major, "pagila" | "chinook"][] = [
   [15, "pagila"],
@@ -46,18 +25,15 @@ describe.each(cases)("PostgreSQL %i, %s", (major, corpus) => {
     const seq = (await pgc.query<{ s: string }>(sourceDb, `SELECT pg_get_serial_sequence(quote_ident(table_schema) || '.' || quote_ident(table_name), column_name) AS s FROM information_schema.columns WHERE column_default LIKE 'nextval%' LIMIT 1`))[0]?.s;
     if (seq) await pgc.query(sourceDb, `SELECT setval('${seq}', 4242, false)`);
 
-    const dir = mkdtempSync(join(tmpdir(), "cobalt-store-"));
-    dirs.push(dir);
-    const dest = pathToFileURL(dir).href;
-    const backup = await runCli(["backup", "--source", pgc.url(sourceDb), "--dest", dest, "--jobs", "4", "--json"]);
-    expect(backup.code, backup.stderr).toBe(0);
-    const id = backup.json!.id as string;
+    const dest = tempStore();
+    const backupRun = await runCli(["backup", "--source", pgc.url(sourceDb), "--dest", dest, "--jobs", "4", "--json"]);
+    expect(backupRun.code, backupRun.stderr).toBe(0);
+    const id = backupRun.json!.id as string;
     expect(id).toMatch(new RegExp(`^${sourceDb}/\\d{8}T\\d{6}\\.\\d{3}Z$`));
-    expect(backup.json!.largeObjects).toBe(2);
+    expect(backupRun.json!.largeObjects).toBe(2);
 
     const targetDb = await pgc.newDatabase(`dst_${corpus}`);
-    const restore = await runCli(["restore", "--from", dest, "--backup", id, "--target", pgc.url(targetDb), "--jobs", "4", "--json"]);
-    expect(restore.code, restore.stderr).toBe(0);
+    await restore(dest, id, pgc.url(targetDb));
 
     if (major === 15) expect(pgDumpSchema(pgc.url(targetDb))).toEqual(pgDumpSchema(pgc.url(sourceDb)));
     expect(await inventory(pgc.url(targetDb))).toEqual(await inventory(pgc.url(sourceDb)));

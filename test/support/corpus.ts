@@ -17,7 +17,10 @@ export const CORPORA = {
   pagila: ["pagila/schema.sql", "pagila/data.sql"],
   chinook: ["chinook/chinook.sql"],
 } as const;
-export type CorpusName = keyof typeof CORPORA;
+export type CorpusName = keyof typeof CORPORA | "edge-cases";
+
+/** Our own corpus of every object kind and value shape (test/corpus/edge-cases.sql). */
+export const EDGE_CASES = join(repoRoot, "test/corpus/edge-cases.sql");
 
 export function psqlFile(url: string, file: string): void {
   execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", file], {
@@ -33,6 +36,7 @@ export function psqlCommand(url: string, sql: string): string {
 }
 
 export function loadCorpus(url: string, name: CorpusName): void {
+  if (name === "edge-cases") return psqlFile(url, EDGE_CASES);
   const root = findCorpus();
   for (const f of CORPORA[name]) psqlFile(url, join(root, f));
 }

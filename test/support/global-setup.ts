@@ -1,6 +1,6 @@
 /**
  * Starts one PostgreSQL 15 and one PostgreSQL 17 cluster for the whole run, with pagila and
- * chinook loaded into template databases that tests clone (CREATE DATABASE ... TEMPLATE).
+ * chinook (and our edge-case corpus) loaded into template databases that tests clone (CREATE DATABASE ... TEMPLATE).
  */
 import type { TestProject } from "vitest/node";
 import { loadCorpus } from "./corpus.ts";
@@ -30,7 +30,7 @@ export async function setup(project: TestProject): Promise<void> {
     MAJORS.map(async (major) => {
       const c = await startCluster(major);
       started.push(c);
-      for (const corpus of ["pagila", "chinook"] as const) {
+      for (const corpus of ["pagila", "chinook", "edge-cases"] as const) {
         await c.createDatabase(`${corpus}_tpl`);
         loadCorpus(c.url(`${corpus}_tpl`), corpus);
       }

@@ -6,7 +6,8 @@ import type pg from "pg";
 import { queryOnce } from "./pg-query.ts";
 import { startEmbeddedPostgres, type EmbeddedServer } from "../../packages/cli/src/adapters/embedded-postgres.ts";
 
-export type Major = 15 | 17;
+export type Major = 13 | 14 | 15 | 16 | 17 | 18;
+/** The majors every run starts (global setup); the others start in the tests that need them. */
 export const MAJORS: readonly Major[] = [15, 17];
 
 export interface Cluster extends EmbeddedServer {
