@@ -3,7 +3,8 @@
 -- into an empty database on PostgreSQL 13 to 18. Parts newer than 13 are gated with \if.
 SET check_function_bodies = off;
 SELECT current_setting('server_version_num')::int >= 140000 AS pg14,
-       current_setting('server_version_num')::int >= 150000 AS pg15 \gset
+       current_setting('server_version_num')::int >= 150000 AS pg15,
+       current_setting('server_version_num')::int >= 180000 AS pg18 \gset
 
 -- schemas, extensions, comments --------------------------------------------------------------
 CREATE SCHEMA app;
@@ -211,7 +212,8 @@ INSERT INTO app.cycle_b VALUES (1, 1);
 UPDATE app.cycle_a SET b_id = 1;
 INSERT INTO app.bookings VALUES (1, '[2024-01-01,2024-01-02)'), (1, '[2024-01-02,2024-01-03)');
 INSERT INTO app.log VALUES ('kept');
-SELECT lo_from_bytea(0, '\x00010203'::bytea);
+SELECT lo_from_bytea(424242, '\x00010203'::bytea);
+COMMENT ON LARGE OBJECT 424242 IS 'a commented large object';
 REFRESH MATERIALIZED VIEW app.mood_counts;
 
 -- version-specific ---------------------------------------------------------------------------
@@ -225,4 +227,10 @@ INSERT INTO app.multi VALUES (1, '{[1,3), [5,8)}');
 CREATE TABLE app.nulls_nd (a int, b int, CONSTRAINT nulls_nd_uniq UNIQUE NULLS NOT DISTINCT (a, b));
 INSERT INTO app.nulls_nd VALUES (NULL, 1);
 CREATE UNLOGGED SEQUENCE app.unlogged_seq;
+\endif
+\if :pg18
+-- NOT NULL constraints are catalog rows with names, NOT VALID and NO INHERIT
+CREATE TABLE app.named_not_null (a int CONSTRAINT a_is_required NOT NULL, b int, c int NOT NULL NO INHERIT, d int NOT NULL);
+INSERT INTO app.named_not_null VALUES (1, NULL, 3, 4);
+ALTER TABLE app.named_not_null ADD CONSTRAINT b_later NOT NULL b NOT VALID;
 \endif

@@ -75,8 +75,9 @@ const fail = (error: RestoreError): never => {
 /**
  * Restores a backup into a database: checks every object exists, refuses a non-empty target
  * unless `clean`, then pre-data DDL, parallel `COPY FROM` (each object's sha256 checked before
- * its transaction commits), post-data DDL (indexes in parallel, then attachments, foreign keys,
- * triggers, rules, policies), sequence states, large objects, materialized view refresh.
+ * its transaction commits), large objects, post-data DDL (indexes in parallel, then attachments,
+ * foreign keys, triggers, rules, policies, comments on large objects), sequence states,
+ * materialized view refresh.
  * Triggers and row security do not exist yet while data loads, so neither can change it.
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
@@ -170,19 +171,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       deps.onProgress?.({ ...progress, table: `${table.schema}.${table.table}` });
     });
 
-    progress.phase = "post-data";
-    deps.onProgress?.({ ...progress });
-    const post = items.filter((i) => i.section === "post-data");
-    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
-      const batch = post.filter((i) => i.phase === phase);
-      // Index builds run side by side; the later phases are quick and order-sensitive.
-      if (phase === 1) await runPool(workers, batch, applyItem);
-      else for (const item of batch) await applyItem(main, item);
-    }
-
-    progress.phase = "finish";
-    deps.onProgress?.({ ...progress });
-    for (const s of manifest.sequences) await main.query(setvalSql(s));
+    // Large objects are data: loaded before post-data, where their comments are.
     let largeObjects = 0;
     if (manifest.largeObjects) {
       const lo = manifest.largeObjects;
@@ -197,6 +186,19 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
         fail(objectError(lo.key, cause));
       }
     }
+    progress.phase = "post-data";
+    deps.onProgress?.({ ...progress });
+    const post = items.filter((i) => i.section === "post-data");
+    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
+      const batch = post.filter((i) => i.phase === phase);
+      // Index builds run side by side; the later phases are quick and order-sensitive.
+      if (phase === 1) await runPool(workers, batch, applyItem);
+      else for (const item of batch) await applyItem(main, item);
+    }
+
+    progress.phase = "finish";
+    deps.onProgress?.({ ...progress });
+    for (const s of manifest.sequences) await main.query(setvalSql(s));
     for (const mv of manifest.matviews.filter((v) => v.populated)) {
       await main.query(`REFRESH MATERIALIZED VIEW ${qname(mv.schema, mv.name)}`).catch((cause) =>
         fail({ _tag: "SchemaApplyFailed", object: `materialized view ${mv.schema}.${mv.name}`, message: `refreshing materialized view ${mv.schema}.${mv.name} failed: ${causeMessage(cause)}` }),

@@ -17,7 +17,21 @@ export async function capturePostData(client: PgClient, versionNum: number): Pro
   items.push(...(await rules(client)));
   items.push(...(await policies(client)));
   items.push(...(await statistics(client, versionNum)));
+  items.push(...(await largeObjectComments(client)));
   return items;
+}
+
+/** Large objects travel with the data; their comments are restored after them. */
+async function largeObjectComments(client: PgClient): Promise<DdlItem[]> {
+  const list = await rows<{ oid: string; comment: string }>(
+    client,
+    `SELECT l.oid::text AS oid, pg_catalog.obj_description(l.oid, 'pg_largeobject') AS comment
+       FROM pg_catalog.pg_largeobject_metadata l
+      WHERE pg_catalog.obj_description(l.oid, 'pg_largeobject') IS NOT NULL ORDER BY l.oid`,
+  );
+  return list.map((l) =>
+    post(POST_DATA_PHASE.behaviour, { id: `large object comment ${l.oid}`, kind: "large object comment", name: l.oid, sql: commentSql(`LARGE OBJECT ${l.oid}`, l.comment).trim(), catalogKeys: [] }),
+  );
 }
 
 async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {

@@ -1,7 +1,7 @@
 import type { PgClient } from "../pg/session.js";
 import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
 import { groupBy } from "../util/group-by.js";
-import type { DdlItem, MatviewRef, SequenceRef, TableData } from "./model.js";
+import { POST_DATA_PHASE, type DdlItem, type MatviewRef, type SequenceRef, type TableData } from "./model.js";
 
 interface RelRow {
   oid: number;
@@ -40,6 +40,14 @@ interface ColRow {
   compression: string | null;
   attoptions: string[] | null;
   comment: string | null;
+}
+
+interface NotNullRow {
+  conrelid: number;
+  attnum: number;
+  conname: string;
+  convalidated: boolean;
+  connoinherit: boolean;
 }
 
 interface CheckRow {
@@ -133,6 +141,17 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     [oids],
   );
   const seqs = await captureSequenceRows(client);
+  // PostgreSQL 18 keeps NOT NULL as named constraints, which may be NOT VALID or NO INHERIT.
+  const notNulls =
+    versionNum >= 180000
+      ? await rows<NotNullRow>(
+          client,
+          `SELECT conrelid, conkey[1] AS attnum, conname, convalidated, connoinherit
+             FROM pg_catalog.pg_constraint WHERE contype = 'n' AND conrelid = ANY($1::oid[])`,
+          [oids],
+        )
+      : [];
+  const notNullBy = new Map(notNulls.map((n) => [`${n.conrelid}:${n.attnum}`, n]));
 
   const colsBy = groupBy(cols, (c) => c.attrelid);
   const checksBy = groupBy(checks, (c) => c.conrelid);
@@ -156,8 +175,23 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     const tableChecks = checksBy.get(r.oid) ?? [];
     keys.push(...tableChecks.filter((c) => c.convalidated).map((c) => key("pg_constraint", c.oid)));
     const inherits = parentsBy.get(r.oid) ?? [];
-    const sql = tableSql(r, name, columns, tableChecks, r.relispartition ? [] : inherits, identityBy);
+    const notNull = (c: ColRow) => notNullBy.get(`${r.oid}:${c.attnum}`);
+    const sql = tableSql(r, name, columns, tableChecks, r.relispartition ? [] : inherits, identityBy, notNull);
     out.items.push(pre({ id: `table ${display}`, kind: "table", name: display, sql, catalogKeys: keys }));
+    for (const c of columns) {
+      const nn = notNull(c);
+      if (!nn || nn.convalidated) continue;
+      // A NOT VALID NOT NULL may have NULLs under it: added after the data, never validated.
+      out.items.push({
+        id: `not null constraint ${display}.${nn.conname}`,
+        kind: "not null constraint",
+        name: `${display}.${nn.conname}`,
+        section: "post-data",
+        phase: POST_DATA_PHASE.foreignKeys,
+        sql: `ALTER TABLE ONLY ${name} ADD CONSTRAINT ${ident(nn.conname)} NOT NULL ${ident(c.attname)} NOT VALID;`,
+        catalogKeys: [],
+      });
+    }
     if (r.relispartition) {
       const parent = inherits[0];
       const parentRel = parent ? relById.get(parent.parent_oid) : undefined;
@@ -253,6 +287,7 @@ function tableSql(
   checks: CheckRow[],
   inherits: { parent: string }[],
   identityBy: Map<string, SeqRow>,
+  notNull: (c: ColRow) => NotNullRow | undefined,
 ): string {
   // Inheritance children declare only their local columns; partitions declare all of theirs
   // and are attached afterwards, as pg_dump does, so column order is the partition's own.
@@ -262,7 +297,10 @@ function tableSql(
     if (c.coll) line += ` COLLATE ${c.coll}`;
     if (c.attgenerated === "s") line += ` GENERATED ALWAYS AS (${c.def}) STORED`;
     else if (c.def != null) line += ` DEFAULT ${c.def}`;
-    if (c.attnotnull) line += " NOT NULL";
+    const nn = notNull(c);
+    if (nn) {
+      if (nn.convalidated) line += ` CONSTRAINT ${ident(nn.conname)} NOT NULL${nn.connoinherit ? " NO INHERIT" : ""}`;
+    } else if (c.attnotnull) line += " NOT NULL";
     return line;
   });
   // Partitions must carry the parent's CHECK constraints before ATTACH; others only local ones.
