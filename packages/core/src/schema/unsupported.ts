@@ -72,6 +72,11 @@ const CHECKS: { kind: string; sql: string }[] = [
   { kind: "event trigger", sql: `SELECT e.evtname AS name FROM pg_catalog.pg_event_trigger e WHERE ${notExtensionMember("pg_event_trigger", "e.oid")}` },
   { kind: "publication", sql: `SELECT p.pubname AS name FROM pg_catalog.pg_publication p` },
   {
+    kind: "subscription",
+    sql: `SELECT s.subname AS name FROM pg_catalog.pg_subscription s
+           WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
+  },
+  {
     kind: "procedural language",
     sql: `SELECT l.lanname AS name FROM pg_catalog.pg_language l WHERE l.oid >= 16384 AND ${notExtensionMember("pg_language", "l.oid")}`,
   },
@@ -96,6 +101,27 @@ export async function findUnsupported(client: PgClient): Promise<SchemaError | u
   for (const check of CHECKS) {
     const found = await rows<{ name: string }>(client, `${check.sql} LIMIT 1`);
     if (found[0]) return unsupported(check.kind, found[0].name);
+  }
+  return findExtensionConfigRows(client);
+}
+
+/**
+ * An extension's configuration tables (pg_extension_config_dump) may hold rows the user added,
+ * which pg_dump dumps as data. They are not carried yet, so a backup refuses when any such row
+ * exists (tables left as the extension made them are fine).
+ */
+async function findExtensionConfigRows(client: PgClient): Promise<SchemaError | undefined> {
+  const configs = await rows<{ extname: string; table: string; condition: string }>(
+    client,
+    `SELECT x.extname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS table,
+            COALESCE(x.extcondition[i], '') AS condition
+       FROM pg_catalog.pg_extension x, pg_catalog.generate_subscripts(x.extconfig, 1) AS i,
+            pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE x.extconfig IS NOT NULL AND c.oid = x.extconfig[i] AND c.relkind IN ('r', 'p')`,
+  );
+  for (const cfg of configs) {
+    const [hit] = await rows<{ found: boolean }>(client, `SELECT EXISTS (SELECT 1 FROM ${cfg.table} ${cfg.condition}) AS found`);
+    if (hit?.found) return unsupported(`user rows in the configuration table of extension ${cfg.extname}:`, cfg.table);
   }
   return undefined;
 }
