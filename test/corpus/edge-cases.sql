@@ -221,6 +221,11 @@ REFRESH MATERIALIZED VIEW app.mood_counts;
 CREATE FUNCTION app.sql_body(i integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN i * 2;
 CREATE FUNCTION app.sql_atomic(i integer) RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) + i FROM app.people; END;
 CREATE TABLE app.multi (id int, spans int4multirange);
+-- a cycle: the table's default calls a function whose body reads the table
+CREATE TABLE app.numbered (id int PRIMARY KEY, n int);
+CREATE FUNCTION app.next_n() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT coalesce(max(n), 0) + 1 FROM app.numbered; END;
+ALTER TABLE app.numbered ALTER COLUMN n SET DEFAULT app.next_n();
+INSERT INTO app.numbered (id) VALUES (1), (2);
 INSERT INTO app.multi VALUES (1, '{[1,3), [5,8)}');
 \endif
 \if :pg15

@@ -16,6 +16,7 @@ const PRE_DATA_RANK: Record<string, number> = {
   sequence: 6,
   table: 7,
   "partition attach": 8,
+  "column default": 8,
   "sequence owned by": 9,
   view: 10,
   "materialized view": 11,

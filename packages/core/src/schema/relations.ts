@@ -165,7 +165,10 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     const name = qname(r.nspname, r.relname);
     const display = `${r.nspname}.${r.relname}`;
     const columns = colsBy.get(r.oid) ?? [];
-    const keys = [key("pg_class", r.oid), key("pg_type", r.reltype), ...columns.filter((c) => c.attrdef_oid).map((c) => key("pg_attrdef", c.attrdef_oid!))];
+    const keys = [key("pg_class", r.oid), key("pg_type", r.reltype)];
+    const isTable = r.relkind === "r" || r.relkind === "p";
+    // A view's defaults stay in its own item; a table's are separate items (below).
+    if (!isTable) keys.push(...columns.filter((c) => c.attrdef_oid).map((c) => key("pg_attrdef", c.attrdef_oid!)));
     if (r.relkind === "v" || r.relkind === "m") {
       if (r.rewrite_oid) keys.push(key("pg_rewrite", r.rewrite_oid));
       out.items.push(pre({ id: `${r.relkind === "v" ? "view" : "materialized view"} ${display}`, kind: r.relkind === "v" ? "view" : "materialized view", name: display, sql: viewSql(r, name, columns), catalogKeys: keys }));
@@ -178,6 +181,21 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     const notNull = (c: ColRow) => notNullBy.get(`${r.oid}:${c.attnum}`);
     const sql = tableSql(r, name, columns, tableChecks, r.relispartition ? [] : inherits, identityBy, notNull);
     out.items.push(pre({ id: `table ${display}`, kind: "table", name: display, sql, catalogKeys: keys }));
+    // Column defaults come after the table, as pg_dump does when it must: a default may call a
+    // function whose body reads this very table, a cycle no single CREATE TABLE can satisfy.
+    for (const c of columns) {
+      if (c.def == null || c.attgenerated !== "" || !c.attrdef_oid) continue;
+      out.items.push(
+        pre({
+          id: `column default ${display}.${c.attname}`,
+          kind: "column default",
+          name: `${display}.${c.attname}`,
+          sql: `ALTER TABLE ONLY ${name} ALTER COLUMN ${ident(c.attname)} SET DEFAULT ${c.def};`,
+          catalogKeys: [key("pg_attrdef", c.attrdef_oid)],
+          dependsOn: [`table ${display}`],
+        }),
+      );
+    }
     for (const c of columns) {
       const nn = notNull(c);
       if (!nn || nn.convalidated) continue;
@@ -296,7 +314,6 @@ function tableSql(
     let line = `    ${ident(c.attname)} ${c.type}`;
     if (c.coll) line += ` COLLATE ${c.coll}`;
     if (c.attgenerated === "s") line += ` GENERATED ALWAYS AS (${c.def}) STORED`;
-    else if (c.def != null) line += ` DEFAULT ${c.def}`;
     const nn = notNull(c);
     if (nn) {
       if (nn.convalidated) line += ` CONSTRAINT ${ident(nn.conname)} NOT NULL${nn.connoinherit ? " NO INHERIT" : ""}`;
