@@ -5,9 +5,13 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 
-/** `pg_dump --schema-only --no-owner --no-privileges`, without the lines that differ by run. */
-export function pgDumpSchema(url: string): string {
-  const out = execFileSync("pg_dump", ["--schema-only", "--no-owner", "--no-privileges", "-d", url], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+/**
+ * `pg_dump --schema-only --no-owner --no-privileges` (design.md's oracle), or with owners and
+ * privileges too, without the lines that differ by run.
+ */
+export function pgDumpSchema(url: string, opts: { ownersAndPrivileges?: boolean } = {}): string {
+  const flags = opts.ownersAndPrivileges ? [] : ["--no-owner", "--no-privileges"];
+  const out = execFileSync("pg_dump", ["--schema-only", ...flags, "-d", url], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   return out
     .split("\n")
     .filter((l) => !/^\\(un)?restrict /.test(l) && !/^-- Dumped (from|by) /.test(l))

@@ -10,8 +10,10 @@ export function registerRestore(program: Command): void {
     .requiredOption("--target <postgres-url>", "database to restore into")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")
+    .option("--no-owner", "do not restore object owners (objects belong to the restoring user)")
+    .option("--no-privileges", "do not restore GRANTs and default privileges")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: { from: string; backup: string; target: string; jobs: number; clean?: boolean; json?: boolean }) =>
+    .action((opts: { from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const store = storeFromUrl(opts.from, "--from");
         const target = postgresTarget(opts.target, "--target");
@@ -20,12 +22,15 @@ export function registerRestore(program: Command): void {
         out.event("restore.start", { id: id.value, from: store.location, target: target.display });
         const r = await restoreBackup(
           { connect: target.connect, store, onProgress: restoreProgress(out, `restore ${id.value}`) },
-          { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}` },
+          { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges },
         );
         if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        const skipped = r.value.skippedPrivileges;
+        if (skipped.length) out.event("privileges.skipped", { count: skipped.length, first: skipped.slice(0, 5) });
         out.result(
-          { id: r.value.id, tables: r.value.tables, rows: r.value.rows, largeObjects: r.value.largeObjects, durationMs: r.value.durationMs },
-          `restored ${r.value.id} into ${target.database}: ${r.value.tables} tables, ${count(r.value.rows)} rows in ${(r.value.durationMs / 1000).toFixed(1)} s`,
+          { id: r.value.id, tables: r.value.tables, rows: r.value.rows, largeObjects: r.value.largeObjects, skippedPrivileges: skipped, durationMs: r.value.durationMs },
+          `restored ${r.value.id} into ${target.database}: ${r.value.tables} tables, ${count(r.value.rows)} rows in ${(r.value.durationMs / 1000).toFixed(1)} s` +
+            (skipped.length ? `\nwarning: ${skipped.length} owner/privilege statement(s) not applied (e.g. ${skipped[0]!.object}: ${skipped[0]!.reason}); see --json for all` : ""),
         );
       }),
     );

@@ -52,6 +52,16 @@ export interface RestoreInput {
   clean: boolean;
   /** How the target is named in messages, without credentials. */
   targetName: string;
+  /** Restore object owners (default true); like pg_restore's --no-owner when false. */
+  owners?: boolean;
+  /** Restore GRANTs and default privileges (default true); like --no-privileges when false. */
+  privileges?: boolean;
+}
+
+/** An owner or privilege statement not applied, and why (a missing role, a refused ALTER). */
+export interface SkippedPrivilege {
+  object: string;
+  reason: string;
 }
 
 export interface RestoreOutput {
@@ -60,6 +70,8 @@ export interface RestoreOutput {
   tables: number;
   rows: number;
   largeObjects: number;
+  /** Owners and privileges the target could not take: its roles differ from the source's. */
+  skippedPrivileges: SkippedPrivilege[];
   durationMs: number;
 }
 
@@ -204,10 +216,36 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
         fail({ _tag: "SchemaApplyFailed", object: `materialized view ${mv.schema}.${mv.name}`, message: `refreshing materialized view ${mv.schema}.${mv.name} failed: ${causeMessage(cause)}` }),
       );
     }
-    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, durationMs: Math.round(performance.now() - t0) };
+    const skippedPrivileges = await applyPrivileges(main, items, { owners: input.owners ?? true, privileges: input.privileges ?? true });
+    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, durationMs: Math.round(performance.now() - t0) };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
+}
+
+/**
+ * Owners and privileges go last, one statement group at a time: a role the target lacks, or an
+ * ALTER OWNER the restoring user may not do, skips that group (reported), never the restore.
+ */
+async function applyPrivileges(client: PgClient, items: readonly DdlItem[], opts: { owners: boolean; privileges: boolean }): Promise<SkippedPrivilege[]> {
+  const wanted = items.filter((i) => i.section === "privileges" && (i.kind === "owner" ? opts.owners : opts.privileges));
+  const roles = [...new Set(wanted.flatMap((i) => i.roles ?? []))];
+  const existing = new Set((await client.query<{ rolname: string }>("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1)", [roles])).rows.map((r) => r.rolname));
+  const skipped: SkippedPrivilege[] = [];
+  for (const item of wanted) {
+    const object = `${item.kind} ${item.name}`;
+    const missing = (item.roles ?? []).filter((r) => !existing.has(r));
+    if (missing.length) {
+      skipped.push({ object, reason: `role ${missing.join(", ")} does not exist on the target` });
+      continue;
+    }
+    try {
+      await client.query(item.sql);
+    } catch (cause) {
+      skipped.push({ object, reason: causeMessage(cause) });
+    }
+  }
+  return skipped;
 }
 
 async function applyItem(client: PgClient, item: DdlItem): Promise<void> {

@@ -5,6 +5,7 @@ import type { SchemaError } from "./errors.js";
 import type { SchemaCapture } from "./model.js";
 import { orderItems } from "./order.js";
 import { capturePostData } from "./post-data.js";
+import { capturePrivileges } from "./privileges.js";
 import { captureRelations } from "./relations.js";
 import { captureRoutines } from "./routines.js";
 import { captureCollations, captureExtensions, captureSchemas, captureTypes } from "./types.js";
@@ -37,6 +38,7 @@ async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
     ...(await captureRoutines(client)),
     ...relations.items,
     ...(await capturePostData(client, versionNum)),
+    ...(await capturePrivileges(client)),
   ].filter((i) => i.sql.trim() !== "");
   const ordered = await orderItems(client, items);
   if (!Array.isArray(ordered)) return ordered;

@@ -3,10 +3,12 @@ import type { DdlItem, InventoryEntry } from "./model.js";
 
 /**
  * The object inventory: every captured object with a digest of its definition, sorted by kind and
- * name (restore order depends on OIDs, which a restore does not preserve).
+ * name (restore order depends on OIDs, which a restore does not preserve). Owners and privileges
+ * are not objects: they depend on the roles of the server restored to.
  */
 export const inventoryOf = (items: readonly DdlItem[]): InventoryEntry[] =>
   items
+    .filter((i) => i.section !== "privileges")
     .map((i) => ({ kind: i.kind, name: i.name, sha256: createHash("sha256").update(i.sql).digest("hex") }))
     .sort((a, b) => (a.kind === b.kind ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.kind < b.kind ? -1 : 1));
 

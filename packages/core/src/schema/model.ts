@@ -1,6 +1,7 @@
 /** What schema capture produces: ordered DDL items plus the facts the data path needs. */
 
-export type Section = "pre-data" | "post-data";
+/** `privileges` (owners, GRANTs) is applied last, only where its roles exist on the target. */
+export type Section = "pre-data" | "post-data" | "privileges";
 
 /**
  * Post-data runs in phases; items inside one phase may run in parallel (index builds), phases
@@ -28,6 +29,8 @@ export interface DdlItem {
   catalogKeys: string[];
   /** Item ids that must run first, beyond what pg_depend records. */
   dependsOn?: string[];
+  /** Roles the statement names (privileges section): skipped where one does not exist. */
+  roles?: string[];
 }
 
 export interface TableData {

@@ -91,5 +91,5 @@ export async function orderItems(client: PgClient, items: DdlItem[]): Promise<Dd
     ordered.push(pre[best]!);
   }
   const postOrdered = post.map((item, i) => ({ item, i })).sort((a, b) => a.item.phase - b.item.phase || a.i - b.i).map((x) => x.item);
-  return [...ordered, ...postOrdered];
+  return [...ordered, ...postOrdered, ...items.filter((i) => i.section === "privileges")];
 }
