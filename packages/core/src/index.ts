@@ -14,7 +14,9 @@ export { streamDump, type DumpDeps, type DumpInput, type DumpOutput, type DumpEr
 export { compressor, decompressor, type Compression } from "./dump/compression.js";
 export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress } from "./restore/restore-backup.js";
 export { verifyRestore, recordVerification, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
-export type { BackupStore, StoreError, StoredObject } from "./store/backup-store.js";
+export type { BackupStore, PutOptions, StoreError, StoredObject } from "./store/backup-store.js";
+export { s3Store, type S3StoreOptions } from "./store/s3-store.js";
+export { partSizeFor, maxObjectBytes, MAX_PARTS } from "./store/part-size.js";
 export { fileStore } from "./store/file-store.js";
 export { newBackupId, backupPrefix, backupTime } from "./store/backup-id.js";
 export { listBackups, listBackupIds, readManifest, resolveBackupId, type BackupSummary, type CatalogError } from "./store/backup-catalog.js";

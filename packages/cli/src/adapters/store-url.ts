@@ -1,13 +1,44 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { fileStore, type BackupStore } from "@cobalt-backup/core";
+import type { Command } from "commander";
+import { fileStore, s3Store, type BackupStore } from "@cobalt-backup/core";
 import { UsageError } from "./postgres-url.js";
+import { buildS3Client } from "./s3-client.js";
 
-/** Builds the store a `--dest` / `--from` value names: `file:///dir` (or a plain path). */
-export function storeFromUrl(value: string, flag: string): BackupStore {
+/** S3 connection flags, with the environment variables operators already use as fallbacks. */
+export interface StoreFlags {
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  profile?: string;
+  lockDays?: number;
+}
+
+/** Adds the S3 connection flags to a command that reads or writes a store. */
+export const storeFlags = (command: Command): Command =>
+  command
+    .option("--endpoint <url>", "S3 endpoint for s3:// stores (Backblaze B2, MinIO); default $AWS_ENDPOINT_URL_S3 or AWS")
+    .option("--region <region>", "S3 region; default $AWS_REGION")
+    .option("--path-style", "path-style S3 addressing (default with --endpoint)")
+    .option("--profile <name>", "AWS profile with the S3 credentials; default $AWS_PROFILE or the default chain");
+
+/** Builds the store a `--dest` / `--from` value names: `file:///dir`, a plain path, or `s3://bucket/prefix`. */
+export function storeFromUrl(value: string, flag: string, flags: StoreFlags = {}): BackupStore {
   if (value.startsWith("file://")) return fileStore(value);
+  if (value.startsWith("s3://")) {
+    const u = new URL(value);
+    if (!u.hostname) throw new UsageError(`${flag} ${value}: name a bucket, as s3://bucket/prefix`);
+    const env = process.env;
+    const client = buildS3Client({
+      endpoint: flags.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+      region: flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+      pathStyle: flags.pathStyle,
+      profile: flags.profile ?? env.AWS_PROFILE,
+    });
+    return s3Store({ client, bucket: u.hostname, prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""), lockDays: flags.lockDays });
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    throw new UsageError(`${flag} ${value.replace(/\/\/[^@/]*@/, "//***@")}: unsupported store; use file:///path/to/dir`);
+    throw new UsageError(`${flag} ${value.replace(/\/\/[^@/]*@/, "//***@")}: unsupported store; use file:///path/to/dir or s3://bucket/prefix`);
   }
   return fileStore(pathToFileURL(resolve(value)).href);
 }

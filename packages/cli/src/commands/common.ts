@@ -9,6 +9,12 @@ export const parseJobs = (v: string): number => {
   return n;
 };
 
+export const parseDays = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new InvalidArgumentError("expected a whole number of days from 1 to 36500");
+  return n;
+};
+
 export const parseCompression = (v: string): "zstd" | "gzip" | "none" => {
   if (v === "zstd" || v === "gzip" || v === "none") return v;
   throw new InvalidArgumentError("expected zstd, gzip or none");

@@ -1,18 +1,16 @@
 import type { Command } from "commander";
 import { listBackups } from "@cobalt-backup/core";
-import { storeFromUrl } from "../adapters/store-url.js";
+import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, table } from "../output.js";
 import { runCommand } from "./common.js";
 
 export function registerList(program: Command): void {
-  program
-    .command("list")
-    .description("list the complete backups in a store (unfinished ones, without a manifest, are not backups)")
+  storeFlags(program.command("list").description("list the complete backups in a store (unfinished ones, without a manifest, are not backups)"))
     .requiredOption("--from <store-url>", "the store to list")
     .option("--json", "print the list as one JSON object")
-    .action((opts: { from: string; json?: boolean }) =>
+    .action((opts: StoreFlags & { from: string; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from");
+        const store = storeFromUrl(opts.from, "--from", opts);
         const r = await listBackups(store);
         if (r.isErr()) return out.fail(r.error.message, EXIT.failed, { tag: r.error._tag });
         const backups = r.value.map(({ id, manifest: m, verification: v }) => ({

@@ -1,21 +1,21 @@
 import type { Command } from "commander";
 import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
 import { postgresTarget } from "../adapters/postgres-url.js";
-import { storeFromUrl } from "../adapters/store-url.js";
+import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, count } from "../output.js";
 import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
-  selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)"))
+  storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)")))
     .requiredOption("--target <postgres-url>", "database to restore into")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")
     .option("--no-owner", "do not restore object owners (objects belong to the restoring user)")
     .option("--no-privileges", "do not restore GRANTs and default privileges")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: { from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
+    .action((opts: StoreFlags & { from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from");
+        const store = storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
         const id = await resolveBackupId(store, opts.backup);
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });

@@ -1,19 +1,19 @@
 import type { Command } from "commander";
 import { readManifest, recordVerification, resolveBackupId, verifyRestore, type VerifyReport } from "@cobalt-backup/core";
 import { openScratch } from "../adapters/scratch-target.js";
-import { storeFromUrl } from "../adapters/store-url.js";
+import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, count, table, type Output } from "../output.js";
 import { TOOL } from "../version.js";
 import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerVerify(program: Command): void {
-  selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest"))
+  storeFlags(selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest")))
     .option("--target <postgres-url>", "server to create the scratch database on (default: an embedded PostgreSQL)")
     .option("--jobs <n>", "parallel jobs for the restore and the read-back", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
-    .action((opts: { from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
+    .action((opts: StoreFlags & { from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from");
+        const store = storeFromUrl(opts.from, "--from", opts);
         const id = await resolveBackupId(store, opts.backup);
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
         const manifest = await readManifest(store, id.value);

@@ -119,20 +119,20 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     await lockTables(coordinator, schema);
     const schemaMs = performance.now() - t0;
 
-    const put = async (key: string, body: Readable): Promise<number> => {
-      const r = await deps.store.put(key, body);
+    const put = async (key: string, body: Readable, expectedBytes?: number): Promise<number> => {
+      const r = await deps.store.put(key, body, { expectedBytes });
       if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
       written.push(key);
       return r.isOk() ? r.value.bytes : 0;
     };
-    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void) => {
+    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void, expectedBytes?: number) => {
       const raw = new Meter(onRaw);
       const stored = new Meter((b) => {
         progress.storedBytes += b;
       });
       const body = new PassThrough();
       const flowing = pipeline(source, raw, compressor(input.compression, input.compressionLevel), stored, body);
-      const [, bytes] = await Promise.all([flowing, put(key, body)]);
+      const [, bytes] = await Promise.all([flowing, put(key, body, expectedBytes)]);
       return { raw, stored, bytes };
     };
 
@@ -173,10 +173,11 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         const display = `${table.schema}.${table.name}`;
         try {
           const copy = client.query(copyTo(copyToSql(table)));
+          // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
           const r = await storeStream(key, copy, (bytes, lines) => {
             progress.rawBytes += bytes;
             progress.rows += lines;
-          });
+          }, table.sizeBytes * 2);
           tables[entry.order] = {
             kind: "table-data",
             key: key.slice(prefix.length),

@@ -16,6 +16,11 @@ export type StoreError =
   | { _tag: "StoreUnwritable"; location: string; message: string }
   | { _tag: "StoreIOFailed"; key: string; message: string; retryable: boolean };
 
+export interface PutOptions {
+  /** About how many bytes the body will have (an estimate is fine); sizes multipart upload parts. */
+  expectedBytes?: number;
+}
+
 /**
  * Where backups live: a flat key space of immutable objects (a directory, an S3 prefix).
  * Contract every implementation keeps (one conformance suite runs against each):
@@ -29,8 +34,10 @@ export interface BackupStore {
   readonly location: string;
   /** Proves the destination can be written, leaving nothing behind. Run before any backup work. */
   checkWritable(): ResultAsync<void, StoreError>;
-  put(key: string, body: Readable): ResultAsync<{ bytes: number }, StoreError>;
+  put(key: string, body: Readable, opts?: PutOptions): ResultAsync<{ bytes: number }, StoreError>;
   get(key: string): ResultAsync<Readable, StoreError>;
   list(prefix: string): ResultAsync<StoredObject[], StoreError>;
   delete(keys: readonly string[]): ResultAsync<void, StoreError>;
+  /** Settings that bound the store's memory use (part size, queue size), for reports. */
+  describe?(): Record<string, unknown>;
 }

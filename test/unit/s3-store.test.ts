@@ -1,0 +1,39 @@
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_PARTS, maxObjectBytes, partSizeFor, s3Store } from "@cobalt-backup/core";
+import { startS3, type S3Server } from "../support/s3-server.ts";
+import { storeConformance } from "../support/store-conformance.ts";
+
+let s3: S3Server;
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterAll(() => s3?.stop());
+
+let n = 0;
+storeConformance("s3:// (s3rver)", async () => s3Store({ client: s3.client, bucket: s3.bucket, prefix: `conformance/${++n}` }));
+
+describe("multipart upload", () => {
+  it("uploads an object in several parts and downloads it byte for byte", async () => {
+    const store = s3Store({ client: s3.client, bucket: s3.bucket, prefix: "multipart", minPartSize: 5 * 1024 * 1024, queueSize: 2 });
+    const body = randomBytes(13 * 1024 * 1024 + 123);
+    const chunks = Array.from({ length: 14 }, (_, i) => body.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
+    const put = await store.put("big.bin", Readable.from(chunks), { expectedBytes: body.length });
+    expect(put._unsafeUnwrap().bytes).toBe(body.length);
+    const got = Buffer.concat(await (await store.get("big.bin"))._unsafeUnwrap().toArray());
+    expect(got.equals(body)).toBe(true);
+  });
+});
+
+describe("part size", () => {
+  it("fits any object up to 5 TB in 10,000 parts, and keeps small objects at the minimum", () => {
+    for (const size of [0, 1e6, 50e9, 1e12, 5e12]) {
+      const part = partSizeFor(size);
+      expect(maxObjectBytes(part)).toBeGreaterThanOrEqual(size);
+      expect(Math.ceil(size / part)).toBeLessThanOrEqual(MAX_PARTS);
+    }
+    expect(partSizeFor(1e6)).toBe(5 * 1024 * 1024);
+    expect(partSizeFor(5e12)).toBeLessThan(600 * 1024 * 1024);
+  });
+});
