@@ -1,0 +1,72 @@
+/**
+ * An HTTP proxy between the S3 client and s3rver that records every request and can inject the
+ * faults real object stores produce: 503 SlowDown replies, reset connections, a part that never
+ * succeeds. Used as the client's endpoint.
+ */
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  /** The upstream's status, once it answered (unset for injected faults). */
+  status?: number;
+}
+
+export type Fault = "503" | "reset";
+
+export interface FaultProxy {
+  endpoint: string;
+  requests: RecordedRequest[];
+  /** Decides, per request, whether to inject a fault instead of forwarding it. */
+  setFault(rule: ((r: RecordedRequest, index: number) => Fault | undefined) | undefined): void;
+  stop(): Promise<void>;
+}
+
+export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+  const target = new URL(upstream);
+  const requests: RecordedRequest[] = [];
+  let rule: ((r: RecordedRequest, index: number) => Fault | undefined) | undefined;
+  const server: Server = createServer((req, res) => {
+    const rec: RecordedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers };
+    const index = requests.push(rec) - 1;
+    const fault = rule?.(rec, index);
+    if (fault === "reset") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === "503") {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(503, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`);
+      });
+      return;
+    }
+    const up = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (upRes) => {
+        rec.status = upRes.statusCode;
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    setFault(r) {
+      rule = r;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
