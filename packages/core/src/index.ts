@@ -20,6 +20,7 @@ export { partSizeFor, maxObjectBytes, MAX_PARTS } from "./store/part-size.js";
 export { fileStore } from "./store/file-store.js";
 export { newBackupId, backupPrefix, backupTime } from "./store/backup-id.js";
 export { listBackups, listBackupIds, readManifest, resolveBackupId, type BackupSummary, type CatalogError } from "./store/backup-catalog.js";
-export { openVerified } from "./store/verified-read.js";
+export { openObject, OpenFailure, missingKeys, type OpenError } from "./store/verified-read.js";
+export { encryptingStream, decryptedStream, DecryptionError, identityToRecipient, generateX25519Identity, type EncryptionKeys, type DecryptionKeys } from "./dump/encryption.js";
 export { MANIFEST_KEY, MANIFEST_FORMAT, VERIFIED_KEY, manifestSchema, type Manifest, type TableObject, type Verification } from "./manifest/manifest.js";
 export { redactSecrets, causeMessage } from "./util/errors.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { streamDump } from "@cobalt-backup/core";
+import { encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count } from "../output.js";
@@ -7,21 +8,22 @@ import { TOOL } from "../version.js";
 import { dumpProgress, parseCompression, parseDays, parseJobs, peakRssBytes, runCommand } from "./common.js";
 
 export function registerBackup(program: Command): void {
-  storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store"))
+  encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store")))
     .requiredOption("--source <postgres-url>", "database to back up (postgresql://user:pass@host:port/db)")
     .requiredOption("--dest <store-url>", "where to store it (file:///path/to/dir)")
     .option("--jobs <n>", "tables read in parallel", parseJobs, 2)
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & { source: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
+    .action((opts: StoreFlags & { recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const source = postgresTarget(opts.source, "--source");
         const store = storeFromUrl(opts.dest, "--dest", opts);
-        out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression });
+        const encryption = encryptionKeys(opts);
+        out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
         const result = await streamDump(
           { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${source.database}`) },
-          { jobs: opts.jobs, compression: opts.compression, source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
+          { jobs: opts.jobs, compression: opts.compression, ...(encryption ? { encryption } : {}), source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
         );
         if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });
         const { id, manifest: m } = result.value;

@@ -1,19 +1,20 @@
 import type { Command } from "commander";
 import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
 import { postgresTarget } from "../adapters/postgres-url.js";
+import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, count } from "../output.js";
 import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
-  storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)")))
+  decryptionFlags(storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)"))))
     .requiredOption("--target <postgres-url>", "database to restore into")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")
     .option("--no-owner", "do not restore object owners (objects belong to the restoring user)")
     .option("--no-privileges", "do not restore GRANTs and default privileges")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & { from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
+    .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const store = storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
@@ -21,7 +22,7 @@ export function registerRestore(program: Command): void {
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
         out.event("restore.start", { id: id.value, from: store.location, target: target.display });
         const r = await restoreBackup(
-          { connect: target.connect, store, onProgress: restoreProgress(out, `restore ${id.value}`) },
+          { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`) },
           { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges },
         );
         if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });

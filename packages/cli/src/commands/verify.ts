@@ -1,17 +1,18 @@
 import type { Command } from "commander";
 import { readManifest, recordVerification, resolveBackupId, verifyRestore, type VerifyReport } from "@cobalt-backup/core";
 import { openScratch } from "../adapters/scratch-target.js";
+import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, count, table, type Output } from "../output.js";
 import { TOOL } from "../version.js";
 import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerVerify(program: Command): void {
-  storeFlags(selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest")))
+  decryptionFlags(storeFlags(selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest"))))
     .option("--target <postgres-url>", "server to create the scratch database on (default: an embedded PostgreSQL)")
     .option("--jobs <n>", "parallel jobs for the restore and the read-back", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & { from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
+    .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const store = storeFromUrl(opts.from, "--from", opts);
         const id = await resolveBackupId(store, opts.backup);
@@ -22,7 +23,7 @@ export function registerVerify(program: Command): void {
         const scratch = await openScratch(opts.target, Math.floor(manifest.value.source.serverVersionNum / 10000));
         try {
           const r = await verifyRestore(
-            { connect: scratch.target.connect, store, onProgress: restoreProgress(out, `verify ${id.value}`) },
+            { connect: scratch.target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `verify ${id.value}`) },
             { id: id.value, jobs: opts.jobs, targetName: `scratch ${scratch.target.database}`, toolVersion: TOOL.version },
           );
           if (r.isErr()) return out.fail(`verify failed: ${r.error.message}`, EXIT.verifyFailed, { tag: r.error._tag });

@@ -15,6 +15,7 @@ import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
 import { readableOf } from "../util/readable.js";
 import { compressor, suffix, type Compression } from "./compression.js";
+import { encryptingStream, type EncryptionKeys } from "./encryption.js";
 import { copyPlan, copyToSql } from "./copy-plan.js";
 import { largeObjectStream, listLargeObjects } from "./large-objects.js";
 import { readSequenceStates } from "./sequences.js";
@@ -52,6 +53,8 @@ export interface DumpInput {
   jobs: number;
   compression: Compression;
   compressionLevel?: number;
+  /** Encrypt every object but the manifest for these age recipients (on whenever given). */
+  encryption?: EncryptionKeys;
   /** How the source is described in the manifest; never contains a password. */
   source: { kind: "postgres-url" | "rds-snapshot"; host: string; port: number; database: string; user: string; instance?: string; snapshotId?: string };
 }
@@ -104,7 +107,9 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   const written: string[] = [];
   const id = newBackupId(input.source.database, started);
   const prefix = backupPrefix(id);
-  const ext = suffix(input.compression);
+  const encrypted = Boolean(input.encryption && (input.encryption.recipients.length > 0 || input.encryption.passphrase));
+  // `.age` tells an operator with only the bucket which tool opens the object.
+  const ext = `${suffix(input.compression)}${encrypted ? ".age" : ""}`;
   let committed = false;
   try {
     const coordinator = await connectTo(deps.connect, `source database ${input.source.database}`);
@@ -131,7 +136,10 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         progress.storedBytes += b;
       });
       const body = new PassThrough();
-      const flowing = pipeline(source, raw, compressor(input.compression, input.compressionLevel), stored, body);
+      const compress = compressor(input.compression, input.compressionLevel);
+      const flowing = encrypted
+        ? pipeline(source, raw, compress, await encryptingStream(input.encryption!), stored, body)
+        : pipeline(source, raw, compress, stored, body);
       const [, bytes] = await Promise.all([flowing, put(key, body, expectedBytes)]);
       return { raw, stored, bytes };
     };
@@ -238,7 +246,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime },
       settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
       compression: input.compression,
-      encryption: null,
+      encryption: encrypted ? { format: "age", recipients: [...input.encryption!.recipients], passphrase: Boolean(input.encryption!.passphrase) } : null,
       schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.stored.sha256() },
       tables,
       largeObjects,

@@ -60,7 +60,8 @@ export const manifestSchema = z.object({
     session: z.record(z.string(), z.string()),
   }),
   compression,
-  encryption: z.object({ recipients: z.array(z.string()) }).nullable(),
+  /** age encryption of every object but the manifest: public recipients only, never keys. */
+  encryption: z.object({ format: z.literal("age"), recipients: z.array(z.string()), passphrase: z.boolean() }).nullable(),
   schema: schemaObject,
   tables: z.array(tableObject),
   largeObjects: largeObjectsObject.nullable(),

@@ -13,7 +13,8 @@ import type { DdlItem } from "../schema/model.js";
 import { backupPrefix } from "../store/backup-id.js";
 import { readManifest, type CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { openVerified, type ObjectRef } from "../store/verified-read.js";
+import { missingKeys, OpenFailure, openObject, type ObjectRef } from "../store/verified-read.js";
+import type { DecryptionKeys } from "../dump/encryption.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
@@ -24,6 +25,7 @@ export type RestoreError =
   | CatalogError
   | { _tag: "ObjectMissing"; key: string; message: string }
   | { _tag: "ObjectCorrupt"; key: string; message: string }
+  | { _tag: "DecryptionFailed"; key: string; message: string }
   | { _tag: "TargetConnectFailed"; reason: string; message: string; retryable: boolean }
   | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
   | { _tag: "SchemaApplyFailed"; object: string; message: string }
@@ -41,6 +43,8 @@ export interface RestoreDeps {
   /** Opens a connection to the target database; one per job plus one coordinator. */
   connect: PgConnect;
   store: BackupStore;
+  /** age identities or passphrase, for encrypted backups. */
+  decryption?: DecryptionKeys;
   onProgress?: (p: RestoreProgress) => void;
 }
 
@@ -121,13 +125,23 @@ async function checkObjects(store: BackupStore, id: string, manifest: Manifest):
   }
 }
 
-export async function readSchemaItems(store: BackupStore, id: string, manifest: Manifest): Promise<DdlItem[]> {
-  const opened = await openVerified(store, id, manifest.schema, manifest.compression);
-  if (opened.isErr()) return fail({ _tag: "ObjectMissing", key: manifest.schema.key, message: opened.error.message });
+export async function readSchemaItems(store: BackupStore, manifest: Manifest, keys?: DecryptionKeys): Promise<DdlItem[]> {
+  const opened = await open(store, manifest, manifest.schema, keys);
   try {
-    return (JSON.parse(await text(opened.value)) as { items: DdlItem[] }).items;
+    return (JSON.parse(await text(opened)) as { items: DdlItem[] }).items;
   } catch (cause) {
     return fail(objectError(manifest.schema.key, cause));
+  }
+}
+
+/** openObject, with its failures as RestoreErrors. */
+async function open(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys) {
+  try {
+    return await openObject(store, manifest, ref, keys);
+  } catch (e) {
+    if (!(e instanceof OpenFailure)) throw e;
+    if (e.error._tag === "DecryptionFailed") return fail(e.error);
+    return fail({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
   }
 }
 
@@ -144,8 +158,11 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
   const m = await readManifest(store, id);
   if (m.isErr()) fail(m.error);
   const manifest = m._unsafeUnwrap();
+  const keysMissing = missingKeys(manifest, deps.decryption);
+  if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
   await checkObjects(store, id, manifest);
-  const items = await readSchemaItems(store, id, manifest);
+  // Reading the schema first also proves the keys open the backup, before the target is touched.
+  const items = await readSchemaItems(store, manifest, deps.decryption);
 
   const clients: PgClient[] = [];
   try {
@@ -177,7 +194,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     const workers = clients.slice(1);
     const queue = [...manifest.tables].sort((a, b) => b.rawBytes - a.rawBytes);
     await runPool(workers, queue, async (client, table) => {
-      await loadTable(client, store, id, manifest, table);
+      await loadTable(client, store, manifest, table, deps.decryption);
       progress.tablesDone++;
       progress.rows += table.rows;
       deps.onProgress?.({ ...progress, table: `${table.schema}.${table.table}` });
@@ -187,11 +204,10 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     let largeObjects = 0;
     if (manifest.largeObjects) {
       const lo = manifest.largeObjects;
-      const opened = await openVerified(store, id, lo, manifest.compression);
-      if (opened.isErr()) fail({ _tag: "ObjectMissing", key: lo.key, message: opened.error.message });
+      const opened = await open(store, manifest, lo, deps.decryption);
       try {
         await main.query("BEGIN");
-        largeObjects = await restoreLargeObjects(main, opened._unsafeUnwrap());
+        largeObjects = await restoreLargeObjects(main, opened);
         await main.query("COMMIT");
       } catch (cause) {
         await main.query("ROLLBACK").catch(() => {});
@@ -256,13 +272,12 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
-async function loadTable(client: PgClient, store: BackupStore, id: string, manifest: Manifest, table: TableObject): Promise<void> {
+async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys?: DecryptionKeys): Promise<void> {
   const display = `${table.schema}.${table.table}`;
-  const opened = await openVerified(store, id, table as ObjectRef, manifest.compression);
-  if (opened.isErr()) fail({ _tag: "ObjectMissing", key: table.key, message: opened.error.message });
+  const opened = await open(store, manifest, table, keys);
   await client.query("BEGIN");
   try {
-    await pipeline(opened._unsafeUnwrap(), client.query(copyFrom(copyFromSql(table))));
+    await pipeline(opened, client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});

@@ -1,9 +1,10 @@
 import { pipeline, type Readable } from "node:stream";
-import { decompressor, type Compression } from "../dump/compression.js";
+import { decompressor } from "../dump/compression.js";
+import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/encryption.js";
+import type { Manifest } from "../manifest/manifest.js";
+import { IntegrityError, Verifier } from "../util/meter.js";
 import { backupPrefix } from "./backup-id.js";
 import type { BackupStore, StoreError } from "./backup-store.js";
-import { Verifier } from "../util/meter.js";
-import type { ResultAsync } from "../result.js";
 
 export interface ObjectRef {
   key: string;
@@ -13,16 +14,47 @@ export interface ObjectRef {
   rawSha256?: string;
 }
 
-/**
- * Opens one object of a backup as its original (decompressed) bytes. The stored bytes are checked
- * against the manifest's size and sha256, and so are the decompressed ones when recorded; a
- * mismatch errors the stream at its end (an `IntegrityError` naming the object), so whatever
- * consumes it (COPY FROM inside a transaction) aborts instead of committing.
- */
-export function openVerified(store: BackupStore, id: string, ref: ObjectRef, compression: Compression): ResultAsync<Readable, StoreError> {
-  return store.get(`${backupPrefix(id)}${ref.key}`).map((body) => {
-    const stages: NodeJS.ReadWriteStream[] = [new Verifier(ref.key, ref), decompressor(compression)];
-    if (ref.rawSha256 !== undefined && ref.rawBytes !== undefined) stages.push(new Verifier(ref.key, { bytes: ref.rawBytes, sha256: ref.rawSha256 }));
-    return pipeline(body, ...(stages as [NodeJS.ReadWriteStream]), () => {}) as unknown as Readable;
-  });
+/** Why an object of a backup could not be opened. */
+export type OpenError =
+  | { _tag: "StoreFailed"; storeError: StoreError; key: string; message: string }
+  | { _tag: "DecryptionFailed"; key: string; message: string };
+
+export class OpenFailure extends Error {
+  constructor(readonly error: OpenError) {
+    super(error.message);
+  }
 }
+
+/** Fails closed, before any object is read, when a backup is encrypted and no key was given. */
+export function missingKeys(manifest: Manifest, keys: DecryptionKeys | undefined): string | undefined {
+  if (!manifest.encryption) return undefined;
+  if (keys && (keys.identities.length > 0 || keys.passphrase)) return undefined;
+  const forWhom = manifest.encryption.recipients.length ? ` for ${manifest.encryption.recipients.join(", ")}` : "";
+  return `backup ${manifest.id} is encrypted${forWhom}${manifest.encryption.passphrase ? " (or a passphrase)" : ""}: pass --identity with a file holding the matching AGE-SECRET-KEY${manifest.encryption.passphrase ? ", or --passphrase-env" : ""}`;
+}
+
+/**
+ * Opens one object of a backup as its original bytes: the stored bytes are checked against the
+ * manifest's size and sha256, decrypted when the backup is encrypted, decompressed, and checked
+ * again when the raw digest is recorded. A mismatch errors the stream at its end (an
+ * `IntegrityError` naming the object), so a consumer (COPY FROM in a transaction) aborts.
+ * Rejects with an `OpenFailure` when the object is missing or no identity opens it.
+ */
+export async function openObject(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys): Promise<Readable> {
+  const got = await store.get(`${backupPrefix(manifest.id)}${ref.key}`);
+  if (got.isErr()) throw new OpenFailure({ _tag: "StoreFailed", storeError: got.error, key: ref.key, message: got.error.message });
+  let stream: Readable = pipeline(got.value, new Verifier(ref.key, ref), () => {}) as unknown as Readable;
+  if (manifest.encryption) {
+    try {
+      stream = await decryptedStream(stream, keys ?? { identities: [] });
+    } catch (e) {
+      const reason = e instanceof DecryptionError ? e.message : String(e);
+      throw new OpenFailure({ _tag: "DecryptionFailed", key: ref.key, message: `cannot decrypt ${ref.key} of backup ${manifest.id}: ${reason}; it is encrypted for ${manifest.encryption.recipients.join(", ") || "a passphrase"}` });
+    }
+  }
+  const stages: NodeJS.ReadWriteStream[] = [decompressor(manifest.compression)];
+  if (ref.rawSha256 !== undefined && ref.rawBytes !== undefined) stages.push(new Verifier(ref.key, { bytes: ref.rawBytes, sha256: ref.rawSha256 }));
+  return pipeline(stream, ...(stages as [NodeJS.ReadWriteStream]), () => {}) as unknown as Readable;
+}
+
+export { IntegrityError };
