@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerBackup } from "./commands/backup.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerList } from "./commands/list.js";
+import { registerPrune } from "./commands/prune.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerVerify } from "./commands/verify.js";
 import { EXIT } from "./output.js";
@@ -17,6 +18,7 @@ registerBackup(program);
 registerRestore(program);
 registerVerify(program);
 registerList(program);
+registerPrune(program);
 registerDemo(program);
 
 await program.parseAsync(process.argv);

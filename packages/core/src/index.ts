@@ -24,3 +24,6 @@ export { openObject, OpenFailure, missingKeys, type OpenError } from "./store/ve
 export { encryptingStream, decryptedStream, DecryptionError, identityToRecipient, generateX25519Identity, type EncryptionKeys, type DecryptionKeys } from "./dump/encryption.js";
 export { MANIFEST_KEY, MANIFEST_FORMAT, VERIFIED_KEY, manifestSchema, type Manifest, type TableObject, type Verification } from "./manifest/manifest.js";
 export { redactSecrets, causeMessage } from "./util/errors.js";
+export { pruneBackups, type PruneDeps, type PruneInput, type PruneReport, type PruneError } from "./retention/prune.js";
+export { planPrune, type BackupState, type PruneDecision } from "./retention/plan-prune.js";
+export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";

@@ -11,7 +11,8 @@ export interface StoreFlags {
   region?: string;
   pathStyle?: boolean;
   profile?: string;
-  lockDays?: number;
+  /** Write every object under S3 Object Lock until then (backup only). */
+  lockUntil?: Date;
 }
 
 /** Adds the S3 connection flags to a command that reads or writes a store. */
@@ -24,6 +25,7 @@ export const storeFlags = (command: Command): Command =>
 
 /** Builds the store a `--dest` / `--from` value names: `file:///dir`, a plain path, or `s3://bucket/prefix`. */
 export function storeFromUrl(value: string, flag: string, flags: StoreFlags = {}): BackupStore {
+  if (flags.lockUntil && !value.startsWith("s3://")) throw new UsageError(`--lock-days needs an s3:// store with Object Lock enabled, not ${value}`);
   if (value.startsWith("file://")) return fileStore(value);
   if (value.startsWith("s3://")) {
     const u = new URL(value);
@@ -35,7 +37,7 @@ export function storeFromUrl(value: string, flag: string, flags: StoreFlags = {}
       pathStyle: flags.pathStyle,
       profile: flags.profile ?? env.AWS_PROFILE,
     });
-    return s3Store({ client, bucket: u.hostname, prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""), lockDays: flags.lockDays });
+    return s3Store({ client, bucket: u.hostname, prefix: decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, ""), ...(flags.lockUntil ? { lockUntil: flags.lockUntil } : {}) });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new UsageError(`${flag} ${value.replace(/\/\/[^@/]*@/, "//***@")}: unsupported store; use file:///path/to/dir or s3://bucket/prefix`);

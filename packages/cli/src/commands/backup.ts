@@ -15,15 +15,16 @@ export function registerBackup(program: Command): void {
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & { recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
+    .action((opts: StoreFlags & { lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const source = postgresTarget(opts.source, "--source");
-        const store = storeFromUrl(opts.dest, "--dest", opts);
+        const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
+        const store = storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
         const encryption = encryptionKeys(opts);
         out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
         const result = await streamDump(
           { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${source.database}`) },
-          { jobs: opts.jobs, compression: opts.compression, ...(encryption ? { encryption } : {}), source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
+          { jobs: opts.jobs, compression: opts.compression, ...(encryption ? { encryption } : {}), ...(lockUntil ? { lockUntil } : {}), source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
         );
         if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });
         const { id, manifest: m } = result.value;

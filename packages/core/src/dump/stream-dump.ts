@@ -53,6 +53,8 @@ export interface DumpInput {
   jobs: number;
   compression: Compression;
   compressionLevel?: number;
+  /** The store keeps every object until then (S3 Object Lock); recorded for prune. */
+  lockUntil?: Date;
   /** Encrypt every object but the manifest for these age recipients (on whenever given). */
   encryption?: EncryptionKeys;
   /** How the source is described in the manifest; never contains a password. */
@@ -246,6 +248,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime },
       settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
       compression: input.compression,
+      lockUntil: input.lockUntil ? input.lockUntil.toISOString() : null,
       encryption: encrypted ? { format: "age", recipients: [...input.encryption!.recipients], passphrase: Boolean(input.encryption!.passphrase) } : null,
       schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.stored.sha256() },
       tables,

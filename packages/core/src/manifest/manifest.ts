@@ -60,6 +60,8 @@ export const manifestSchema = z.object({
     session: z.record(z.string(), z.string()),
   }),
   compression,
+  /** S3 Object Lock: no object of this backup can be deleted before then. */
+  lockUntil: z.string().nullable().optional(),
   /** age encryption of every object but the manifest: public recipients only, never keys. */
   encryption: z.object({ format: z.literal("age"), recipients: z.array(z.string()), passphrase: z.boolean() }).nullable(),
   schema: schemaObject,

@@ -28,9 +28,8 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Smallest part size in bytes (default 8 MiB); larger when an object is expected to be large. */
   minPartSize?: number;
-  /** Object Lock: keep every object written for this many days (COMPLIANCE mode). */
-  lockDays?: number;
-  now?: () => Date;
+  /** Object Lock: every object written is kept until then (COMPLIANCE mode); the bucket must have Object Lock enabled. */
+  lockUntil?: Date;
 }
 
 const MiB = 1024 * 1024;
@@ -54,10 +53,7 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
     if (name === "NoSuchKey" || name === "NotFound") return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${location}` };
     return { _tag: "StoreIOFailed", key, message: `${key} in ${location}: ${causeMessage(cause)}`, retryable: isRetryable(cause) };
   };
-  const lock = () =>
-    opts.lockDays
-      ? { ObjectLockMode: "COMPLIANCE" as const, ObjectLockRetainUntilDate: new Date((opts.now?.() ?? new Date()).getTime() + opts.lockDays * 86_400_000) }
-      : {};
+  const lock = () => (opts.lockUntil ? { ObjectLockMode: "COMPLIANCE" as const, ObjectLockRetainUntilDate: opts.lockUntil } : {});
 
   return {
     location,
