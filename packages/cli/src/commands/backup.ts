@@ -29,7 +29,7 @@ export function registerBackup(program: Command): void {
         if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });
         const { id, manifest: m } = result.value;
         out.result(
-          { id, location: store.location, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
+          { id, location: store.location, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
           `backup ${id} complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.rawBytes)} read, ${bytes(m.totals.storedBytes)} stored in ${(m.timings.totalMs / 1000).toFixed(1)} s`,
         );
       }),
