@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { zstdDecompressSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -58,7 +59,6 @@ it("encrypts every object for the recipient, restores with its identity, and fai
   // The actor table, decrypted with the library and with the stock age tool, is COPY text.
   const actor = manifest.tables.find((t: { table: string }) => t.table === "actor");
   const ciphertext = await get(`encrypted/${b.json!.id}/${actor.key}`);
-  const { Readable } = await import("node:stream");
   const plain = Buffer.concat(await (await decryptedStream(Readable.from([ciphertext]), { identities: [identity] })).toArray());
   expect(zstdDecompressSync(plain).toString()).toContain("PENELOPE\tGUINESS");
   const file = join(dir, "actor.age");

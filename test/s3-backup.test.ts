@@ -2,6 +2,9 @@
  * Issue 4, acceptance 1: pagila backed up to s3:// on a real S3 HTTP server (s3rver), listed,
  * verified and restored, indistinguishable from the source.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
 import { cluster } from "./support/cluster.ts";
@@ -37,4 +40,18 @@ it("backs up pagila to s3://, lists, verifies and restores it identically", asyn
   expect(r.code, r.stderr).toBe(0);
   expect(pgDumpSchema(pg15.url(target))).toEqual(pgDumpSchema(pg15.url(source)));
   expect(await dataDigest(pg15.url(target))).toEqual(await dataDigest(pg15.url(source)));
+});
+
+it("takes credentials from a named profile (--profile), as the operators' scripts do", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cobalt-aws-"));
+  const file = join(dir, "credentials");
+  writeFileSync(file, "[backblaze]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n[wrong]\naws_access_key_id = NOPE\naws_secret_access_key = NOPE\n");
+  const env = { AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(dir, "config"), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
+  const dest = `s3://${s3.bucket}/nightly/prod`;
+  const ok = await runCli(["list", "--from", dest, "--endpoint", s3.endpoint, "--profile", "backblaze", "--json"], env);
+  expect(ok.code, ok.stderr).toBe(0);
+  expect(ok.json!.backups.length).toBeGreaterThan(0);
+  const bad = await runCli(["list", "--from", dest, "--endpoint", s3.endpoint, "--profile", "wrong", "--json"], env);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/cobalt-backup: error: .*(InvalidAccessKeyId|AWS Access Key Id)/);
 });
