@@ -3,6 +3,8 @@ import { registerBackup } from "./commands/backup.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerList } from "./commands/list.js";
 import { registerPrune } from "./commands/prune.js";
+import { registerSnapshot } from "./commands/snapshot.js";
+import { registerCleanup } from "./commands/cleanup.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerVerify } from "./commands/verify.js";
 import { EXIT } from "./output.js";
@@ -19,6 +21,8 @@ registerRestore(program);
 registerVerify(program);
 registerList(program);
 registerPrune(program);
+registerSnapshot(program);
+registerCleanup(program);
 registerDemo(program);
 
 await program.parseAsync(process.argv);

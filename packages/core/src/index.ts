@@ -27,3 +27,8 @@ export { redactSecrets, causeMessage } from "./util/errors.js";
 export { pruneBackups, type PruneDeps, type PruneInput, type PruneReport, type PruneError } from "./retention/prune.js";
 export { planPrune, type BackupState, type PruneDecision } from "./retention/plan-prune.js";
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";
+export { restoreSnapshot, withRestoredSnapshot, listTemporaryInstances, TAG as TEMPORARY_INSTANCE_TAGS, type SnapshotDeps, type RestoreSnapshotInput, type TemporaryInstance } from "./snapshot/temporary-instance.js";
+export { cleanupExpired, type CleanupDecision } from "./snapshot/cleanup-expired.js";
+export { takeSnapshot } from "./snapshot/take-snapshot.js";
+export type { SnapshotError } from "./snapshot/errors.js";
+export { systemClock, type Clock } from "./snapshot/poll.js";

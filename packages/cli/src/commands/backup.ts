@@ -1,24 +1,39 @@
 import type { Command } from "commander";
 import { streamDump } from "@cobalt-backup/core";
 import { encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
-import { postgresTarget } from "../adapters/postgres-url.js";
+import { awsFlags } from "../adapters/aws-clients.js";
+import { postgresTarget, UsageError } from "../adapters/postgres-url.js";
+import { backupFromRds, type RdsBackupOptions } from "./backup-rds.js";
+
+type RdsFlagsInput = Omit<RdsBackupOptions, "rdsInstance" | "dest" | "jobs" | "compression" | "lockUntil"> & { rdsInstance?: string };
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count } from "../output.js";
 import { TOOL } from "../version.js";
 import { dumpProgress, parseCompression, parseDays, parseJobs, peakRssBytes, runCommand } from "./common.js";
 
 export function registerBackup(program: Command): void {
-  encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store")))
-    .requiredOption("--source <postgres-url>", "database to back up (postgresql://user:pass@host:port/db)")
+  awsFlags(encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store"))))
+    .option("--source <postgres-url>", "database to back up (postgresql://user:pass@host:port/db)")
+    .option("--rds-instance <id>", "back up this RDS instance from its snapshot, through a temporary instance, instead of --source")
+    .option("--snapshot <id>", "with --rds-instance: latest (newest available automated or manual) or a snapshot id", "latest")
+    .option("--database <name>", "with --rds-instance: the database to back up (default: the instance's DBName, else postgres)")
+    .option("--instance-class <class>", "with --rds-instance: class of the temporary instance (default db.t4g.medium)")
+    .option("--temp-instance <id>", "with --rds-instance: name of the temporary instance (default cobalt-tmp-<instance>)")
+    .option("--subnet-group <name>", "with --rds-instance: DB subnet group (default: the source's)")
+    .option("--security-group-ids <ids>", "with --rds-instance: comma-separated VPC security groups (default: the source's)")
+    .option("--open-ingress <sg=cidr>", "with --rds-instance: allow this runner (cidr, e.g. 203.0.113.7/32) on this security group while the backup runs")
+    .option("--wait-minutes <n>", "with --rds-instance: give up on each RDS state change after n minutes", (v) => Number(v), 120)
     .requiredOption("--dest <store-url>", "where to store it (file:///path/to/dir)")
     .option("--jobs <n>", "tables read in parallel", parseJobs, 2)
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & { lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
+    .action((opts: StoreFlags & RdsFlagsInput & { lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source?: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const source = postgresTarget(opts.source, "--source");
+        if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <postgres-url> or --rds-instance <id>");
         const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
+        if (opts.rdsInstance) return backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) });
+        const source = postgresTarget(opts.source!, "--source");
         const store = storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
         const encryption = encryptionKeys(opts);
         out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });

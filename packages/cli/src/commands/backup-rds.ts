@@ -1,0 +1,79 @@
+import { streamDump, withRestoredSnapshot, type DumpOutput, type RestoreSnapshotInput } from "@cobalt-backup/core";
+import { awsClients, temporaryInstanceConnect, type AwsFlags } from "../adapters/aws-clients.js";
+import { encryptionKeys } from "../adapters/age-keys.js";
+import { storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
+import { EXIT, bytes, count, type Output } from "../output.js";
+import { TOOL } from "../version.js";
+import { dumpProgress, peakRssBytes } from "./common.js";
+
+export interface RdsBackupOptions extends AwsFlags, StoreFlags {
+  rdsInstance: string;
+  snapshot: string;
+  database?: string;
+  instanceClass?: string;
+  tempInstance?: string;
+  subnetGroup?: string;
+  securityGroupIds?: string;
+  openIngress?: string;
+  waitMinutes: number;
+  dest: string;
+  jobs: number;
+  compression: "zstd" | "gzip" | "none";
+  recipient?: string[];
+  recipientsFile?: string;
+  passphraseEnv?: string;
+  lockUntil?: Date;
+}
+
+/**
+ * `backup --rds-instance`: newest (or named) snapshot -> temporary instance -> dump -> delete.
+ * SIGINT and SIGTERM delete the temporary instance before the process exits.
+ */
+export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<void> {
+  const store = storeFromUrl(o.dest, "--dest", o);
+  const encryption = encryptionKeys(o);
+  const { rds, ec2 } = awsClients(o);
+  const [securityGroupId, cidr] = (o.openIngress ?? "").split("=");
+  const input: RestoreSnapshotInput = {
+    sourceInstance: o.rdsInstance,
+    snapshot: o.snapshot,
+    waitMs: o.waitMinutes * 60_000,
+    ...(o.instanceClass ? { instanceClass: o.instanceClass } : {}),
+    ...(o.tempInstance ? { instanceId: o.tempInstance } : {}),
+    ...(o.subnetGroup ? { subnetGroup: o.subnetGroup } : {}),
+    ...(o.securityGroupIds ? { securityGroupIds: o.securityGroupIds.split(",") } : {}),
+    ...(securityGroupId && cidr ? { ingress: { securityGroupId, cidr } } : {}),
+    ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),
+  };
+  let release: (() => Promise<unknown>) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    out.event("signal", { signal, action: "deleting the temporary instance before exiting" });
+    void (release?.() ?? Promise.resolve()).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  out.event("backup.start", { rdsInstance: o.rdsInstance, snapshot: o.snapshot, dest: store.location, encrypted: Boolean(encryption) });
+  const result = await withRestoredSnapshot({ rds, ec2, onProgress: (e) => out.event(`rds.${e.step.replace(/ /g, "-")}`, { ...e }) }, input, (instance) => {
+    release = async () => instance.release();
+    const database = o.database ?? instance.database ?? "postgres";
+    out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database });
+    return streamDump(
+      { connect: temporaryInstanceConnect(instance, database, o), store, tool: TOOL, onProgress: dumpProgress(out, `backup ${o.rdsInstance}`) },
+      {
+        jobs: o.jobs,
+        compression: o.compression,
+        ...(encryption ? { encryption } : {}),
+        ...(o.lockUntil ? { lockUntil: o.lockUntil } : {}),
+        source: { kind: "rds-snapshot", host: instance.host, port: instance.port, database, user: instance.masterUsername, instance: o.rdsInstance, snapshotId: instance.snapshotId },
+      },
+    );
+  });
+  process.removeListener("SIGINT", onSignal);
+  process.removeListener("SIGTERM", onSignal);
+  if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });
+  const { id, manifest: m } = result.value as DumpOutput;
+  out.result(
+    { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
+    `backup ${id} of ${o.rdsInstance} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored; temporary instance deleted`,
+  );
+}
