@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_PARTS, maxObjectBytes, partSizeFor, s3Store } from "@cobalt-backup/core";
+import { MAX_PARTS, maxObjectBytes, partSizeFor } from "@cobalt-backup/core";
+import { s3Store } from "@cobalt-backup/core/s3";
 import { startS3, type S3Server } from "../support/s3-server.ts";
 import { storeConformance } from "../support/store-conformance.ts";
 

@@ -15,7 +15,6 @@ export { compressor, decompressor, type Compression } from "./dump/compression.j
 export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress } from "./restore/restore-backup.js";
 export { verifyRestore, recordVerification, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
 export type { BackupStore, PutOptions, StoreError, StoredObject } from "./store/backup-store.js";
-export { s3Store, type S3StoreOptions } from "./store/s3-store.js";
 export { partSizeFor, maxObjectBytes, MAX_PARTS } from "./store/part-size.js";
 export { fileStore } from "./store/file-store.js";
 export { newBackupId, backupPrefix, backupTime } from "./store/backup-id.js";
@@ -27,8 +26,3 @@ export { redactSecrets, causeMessage } from "./util/errors.js";
 export { pruneBackups, type PruneDeps, type PruneInput, type PruneReport, type PruneError } from "./retention/prune.js";
 export { planPrune, type BackupState, type PruneDecision } from "./retention/plan-prune.js";
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";
-export { restoreSnapshot, withRestoredSnapshot, listTemporaryInstances, TAG as TEMPORARY_INSTANCE_TAGS, type SnapshotDeps, type RestoreSnapshotInput, type TemporaryInstance } from "./snapshot/temporary-instance.js";
-export { cleanupExpired, type CleanupDecision } from "./snapshot/cleanup-expired.js";
-export { takeSnapshot } from "./snapshot/take-snapshot.js";
-export type { SnapshotError } from "./snapshot/errors.js";
-export { systemClock, type Clock } from "./snapshot/poll.js";

@@ -2,27 +2,11 @@ import { readFileSync } from "node:fs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import type { Command } from "commander";
 import pg from "pg";
-import type { PgConnect, TemporaryInstance } from "@cobalt-backup/core";
+import type { PgConnect } from "@cobalt-backup/core";
+import type { TemporaryInstance } from "@cobalt-backup/core/rds";
+import type { AwsFlags } from "./aws-flags.js";
 import { UsageError } from "./postgres-url.js";
-
-export interface AwsFlags {
-  rdsRegion?: string;
-  rdsProfile?: string;
-  /** Custom RDS/EC2 endpoint (an emulator, a VPC endpoint); default $AWS_ENDPOINT_URL_RDS. */
-  rdsEndpoint?: string;
-  tls?: "verify" | "require" | "disable";
-  rdsCaBundle?: string;
-}
-
-export const awsFlags = (command: Command): Command =>
-  command
-    .option("--rds-region <region>", "AWS region of the RDS instance; default $AWS_REGION")
-    .option("--rds-profile <name>", "AWS profile for RDS (--profile is the store's); default the AWS default credential chain")
-    .option("--rds-endpoint <url>", "RDS and EC2 API endpoint (a VPC endpoint or an emulator); default $AWS_ENDPOINT_URL_RDS")
-    .option("--tls <mode>", "TLS to the temporary instance: verify (with --rds-ca-bundle), require, or disable", "require")
-    .option("--rds-ca-bundle <path>", "RDS CA bundle (global-bundle.pem) to verify the instance's certificate; implies --tls verify");
 
 /** The RDS and EC2 clients, built once here: region, credentials, retries with backoff and jitter. */
 export function awsClients(f: AwsFlags): { rds: RDSClient; ec2: EC2Client } {

@@ -1,9 +1,8 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { fileStore, s3Store, type BackupStore } from "@cobalt-backup/core";
+import { fileStore, type BackupStore } from "@cobalt-backup/core";
 import { UsageError } from "./postgres-url.js";
-import { buildS3Client } from "./s3-client.js";
 
 /** S3 connection flags, with the environment variables operators already use as fallbacks. */
 export interface StoreFlags {
@@ -24,13 +23,15 @@ export const storeFlags = (command: Command): Command =>
     .option("--profile <name>", "AWS profile with the S3 credentials; default $AWS_PROFILE or the default chain");
 
 /** Builds the store a `--dest` / `--from` value names: `file:///dir`, a plain path, or `s3://bucket/prefix`. */
-export function storeFromUrl(value: string, flag: string, flags: StoreFlags = {}): BackupStore {
+export async function storeFromUrl(value: string, flag: string, flags: StoreFlags = {}): Promise<BackupStore> {
   if (flags.lockUntil && !value.startsWith("s3://")) throw new UsageError(`--lock-days needs an s3:// store with Object Lock enabled, not ${value}`);
   if (value.startsWith("file://")) return fileStore(value);
   if (value.startsWith("s3://")) {
     const u = new URL(value);
     if (!u.hostname) throw new UsageError(`${flag} ${value}: name a bucket, as s3://bucket/prefix`);
     const env = process.env;
+    // Loaded only for s3:// stores: the AWS SDK is most of the CLI's startup time and memory.
+    const [{ buildS3Client }, { s3Store }] = await Promise.all([import("./s3-client.js"), import("@cobalt-backup/core/s3")]);
     const client = buildS3Client({
       endpoint: flags.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
       region: flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,

@@ -1,5 +1,7 @@
-import { streamDump, withRestoredSnapshot, type DumpOutput, type RestoreSnapshotInput } from "@cobalt-backup/core";
-import { awsClients, temporaryInstanceConnect, type AwsFlags } from "../adapters/aws-clients.js";
+import { streamDump, type DumpOutput } from "@cobalt-backup/core";
+import { withRestoredSnapshot, type RestoreSnapshotInput } from "@cobalt-backup/core/rds";
+import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import type { AwsFlags } from "../adapters/aws-flags.js";
 import { encryptionKeys } from "../adapters/age-keys.js";
 import { storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, type Output } from "../output.js";
@@ -30,7 +32,7 @@ export interface RdsBackupOptions extends AwsFlags, StoreFlags {
  * SIGINT and SIGTERM delete the temporary instance before the process exits.
  */
 export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<void> {
-  const store = storeFromUrl(o.dest, "--dest", o);
+  const store = await storeFromUrl(o.dest, "--dest", o);
   const encryption = encryptionKeys(o);
   const { rds, ec2 } = awsClients(o);
   const [securityGroupId, cidr] = (o.openIngress ?? "").split("=");

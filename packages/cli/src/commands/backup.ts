@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { streamDump } from "@cobalt-backup/core";
 import { encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
-import { awsFlags } from "../adapters/aws-clients.js";
+import { awsFlags } from "../adapters/aws-flags.js";
 import { postgresTarget, UsageError } from "../adapters/postgres-url.js";
-import { backupFromRds, type RdsBackupOptions } from "./backup-rds.js";
+import type { RdsBackupOptions } from "./backup-rds.js";
 
 type RdsFlagsInput = Omit<RdsBackupOptions, "rdsInstance" | "dest" | "jobs" | "compression" | "lockUntil"> & { rdsInstance?: string };
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
@@ -32,9 +32,9 @@ export function registerBackup(program: Command): void {
       runCommand(opts, async (out) => {
         if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <postgres-url> or --rds-instance <id>");
         const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
-        if (opts.rdsInstance) return backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) });
+        if (opts.rdsInstance) return (await import("./backup-rds.js")).backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) });
         const source = postgresTarget(opts.source!, "--source");
-        const store = storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
+        const store = await storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
         const encryption = encryptionKeys(opts);
         out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
         const result = await streamDump(

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { cleanupExpired } from "@cobalt-backup/core";
-import { awsClients, awsFlags, type AwsFlags } from "../adapters/aws-clients.js";
+import { awsFlags, type AwsFlags } from "../adapters/aws-flags.js";
 import { EXIT, table } from "../output.js";
 import { runCommand } from "./common.js";
 
@@ -10,6 +9,7 @@ export function registerCleanup(program: Command): void {
     .option("--json", "print the decisions as one JSON object")
     .action((opts: AwsFlags & { dryRun?: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
+        const [{ awsClients }, { cleanupExpired }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await cleanupExpired({ rds }, { dryRun: Boolean(opts.dryRun) });
         if (r.isErr()) return out.fail(r.error.message, EXIT.failed, { tag: r.error._tag });

@@ -10,7 +10,7 @@ export function registerList(program: Command): void {
     .option("--json", "print the list as one JSON object")
     .action((opts: StoreFlags & { from: string; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from", opts);
+        const store = await storeFromUrl(opts.from, "--from", opts);
         const r = await listBackups(store);
         if (r.isErr()) return out.fail(r.error.message, EXIT.failed, { tag: r.error._tag });
         const backups = r.value.map(({ id, manifest: m, verification: v }) => ({

@@ -22,7 +22,7 @@ export function registerPrune(program: Command): void {
     .option("--json", "print the decisions as one JSON object")
     .action((opts: StoreFlags & { from: string; keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; graceHours: number; dryRun?: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from", opts);
+        const store = await storeFromUrl(opts.from, "--from", opts);
         const r = await pruneBackups(
           { store, now: () => new Date() },
           { policy: { keepLast: opts.keepLast, keepDaily: opts.keepDaily, keepWeekly: opts.keepWeekly, keepMonthly: opts.keepMonthly }, dryRun: Boolean(opts.dryRun), graceMs: opts.graceHours * 3_600_000 },

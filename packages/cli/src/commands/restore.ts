@@ -16,7 +16,7 @@ export function registerRestore(program: Command): void {
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from", opts);
+        const store = await storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
         const id = await resolveBackupId(store, opts.backup);
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });

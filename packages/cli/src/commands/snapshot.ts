@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { takeSnapshot } from "@cobalt-backup/core";
-import { awsClients, awsFlags, type AwsFlags } from "../adapters/aws-clients.js";
+import { awsFlags, type AwsFlags } from "../adapters/aws-flags.js";
 import { EXIT } from "../output.js";
 import { runCommand } from "./common.js";
 
@@ -12,6 +11,7 @@ export function registerSnapshot(program: Command): void {
     .option("--json", "print the result as one JSON object")
     .action((opts: AwsFlags & { rdsInstance: string; snapshotId?: string; waitMinutes: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
+        const [{ awsClients }, { takeSnapshot }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await takeSnapshot(
           { rds, onProgress: (e) => out.progress(`snapshot: ${e.detail ?? e.step}`) },

@@ -14,7 +14,7 @@ export function registerVerify(program: Command): void {
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const store = storeFromUrl(opts.from, "--from", opts);
+        const store = await storeFromUrl(opts.from, "--from", opts);
         const id = await resolveBackupId(store, opts.backup);
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
         const manifest = await readManifest(store, id.value);
