@@ -47,15 +47,21 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<v
     ...(securityGroupId && cidr ? { ingress: { securityGroupId, cidr } } : {}),
     ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),
   };
+  const interrupt = new AbortController();
+  input.signal = interrupt.signal;
   let release: (() => Promise<unknown>) | undefined;
+  let operation: Promise<unknown> = Promise.resolve();
+  // While restoring, aborting makes restoreSnapshot delete the instance itself; once the dump
+  // runs on it, deleting it directly also ends the dump. Either way: exit after the delete.
   const onSignal = (signal: NodeJS.Signals) => {
     out.event("signal", { signal, action: "deleting the temporary instance before exiting" });
-    void (release?.() ?? Promise.resolve()).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    interrupt.abort();
+    void (release ? release() : operation).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   out.event("backup.start", { rdsInstance: o.rdsInstance, snapshot: o.snapshot, dest: store.location, encrypted: Boolean(encryption) });
-  const result = await withRestoredSnapshot({ rds, ec2, onProgress: (e) => out.event(`rds.${e.step.replace(/ /g, "-")}`, { ...e }) }, input, (instance) => {
+  const pending = withRestoredSnapshot({ rds, ec2, onProgress: (e) => out.event(`rds.${e.step.replace(/ /g, "-")}`, { ...e }) }, input, (instance) => {
     release = async () => instance.release();
     const database = o.database ?? instance.database ?? "postgres";
     out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database });
@@ -70,6 +76,8 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<v
       },
     );
   });
+  operation = Promise.resolve(pending).catch(() => {});
+  const result = await pending;
   process.removeListener("SIGINT", onSignal);
   process.removeListener("SIGTERM", onSignal);
   if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });

@@ -9,6 +9,7 @@ export type SnapshotError =
   | { _tag: "RestoreFailed"; instance: string; code: string; message: string; retryable: boolean }
   | { _tag: "WaitTimedOut"; instance: string; status: string; message: string }
   | { _tag: "CleanupFailed"; instance: string; message: string }
+  | { _tag: "Interrupted"; instance: string; message: string }
   | { _tag: "AwsCallFailed"; action: string; code: string; message: string; retryable: boolean };
 
 /** The AWS SDK's error as the fields we use. */

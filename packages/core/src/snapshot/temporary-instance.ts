@@ -12,7 +12,7 @@ import {
 import { AuthorizeSecurityGroupIngressCommand, RevokeSecurityGroupIngressCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { ResultAsync, err, ok } from "../result.js";
 import { awsError, type SnapshotError } from "./errors.js";
-import { pollUntil, systemClock, type Clock } from "./poll.js";
+import { Interrupted, pollUntil, systemClock, type Clock } from "./poll.js";
 
 /** Tags that mark an instance as this tool's temporary one; `cleanup` trusts nothing else. */
 export const TAG = {
@@ -59,6 +59,8 @@ export interface RestoreSnapshotInput {
   ingress?: { securityGroupId: string; cidr: string };
   /** First poll interval (default 5 s); tests use less. */
   pollIntervalMs?: number;
+  /** Aborting stops the restore; the temporary instance, if created, is deleted before it returns. */
+  signal?: AbortSignal;
 }
 
 export interface TemporaryInstance {
@@ -172,9 +174,9 @@ async function deleteAndWait(deps: SnapshotDeps, clock: Clock, id: string, waitM
 }
 
 /** Waits until the instance is `available` with nothing pending; fails with a clear message at the deadline. */
-async function waitAvailable(deps: SnapshotDeps, clock: Clock, id: string, waitMs: number, interval: number, what: string): Promise<DBInstance> {
+async function waitAvailable(deps: SnapshotDeps, clock: Clock, id: string, waitMs: number, interval: number, what: string, signal?: AbortSignal): Promise<DBInstance> {
   let last = "unknown";
-  const ready = await pollUntil(clock, { deadline: new Date(clock.now().getTime() + waitMs), initialIntervalMs: interval }, async () => {
+  const ready = await pollUntil(clock, { deadline: new Date(clock.now().getTime() + waitMs), initialIntervalMs: interval, ...(signal ? { signal } : {}) }, async () => {
     let i: DBInstance | undefined;
     try {
       i = await describe(deps, id);
@@ -266,12 +268,12 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
     );
   let port = 5432;
   try {
-    await waitAvailable(deps, clock, id, waitMs, interval, "restoring");
+    await waitAvailable(deps, clock, id, waitMs, interval, "restoring", input.signal);
     // A fresh password: the production master password is never read or needed.
     const password = deps.newPassword?.() ?? randomBytes(24).toString("base64url");
     deps.onProgress?.({ step: "reset password", instance: id });
     await call("ModifyDBInstance", () => deps.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MasterUserPassword: password, ApplyImmediately: true })));
-    const ready = await waitAvailable(deps, clock, id, waitMs, interval, "applying the new password");
+    const ready = await waitAvailable(deps, clock, id, waitMs, interval, "applying the new password", input.signal);
     port = ready.Endpoint?.Port ?? 5432;
     if (input.ingress) {
       if (!deps.ec2) fail({ _tag: "AwsCallFailed", action: "AuthorizeSecurityGroupIngress", code: "NoEc2Client", message: "opening ingress needs an EC2 client", retryable: false });
@@ -293,6 +295,7 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
   } catch (e) {
     // Whatever went wrong, the temporary instance does not outlive this call.
     await release();
+    if (e instanceof Interrupted) fail({ _tag: "Interrupted", instance: id, message: `interrupted; temporary instance ${id} was deleted` });
     throw e;
   }
 }
