@@ -117,6 +117,31 @@ describe("backup --rds-instance", () => {
   });
 });
 
+describe("options", () => {
+  it("opens the security group to the runner for the duration and revokes it afterwards", async () => {
+    const before = emu.requests.length;
+    const b = await runCli(["backup", "--rds-instance", "production-blue", "--dest", tempStore(), "--open-ingress", "sg-0cobalt1=198.51.100.7/32", "--storage-type", "gp2", ...rdsFlags(), "--json"], env());
+    expect(b.code, b.stderr).toBe(0);
+    const calls = emu.requests.slice(before);
+    const actions = calls.map((r) => r.action);
+    expect(actions.indexOf("AuthorizeSecurityGroupIngress")).toBeGreaterThan(actions.indexOf("ModifyDBInstance"));
+    expect(actions.indexOf("RevokeSecurityGroupIngress")).toBeLessThan(actions.lastIndexOf("DeleteDBInstance"));
+    expect(calls.find((r) => r.action === "AuthorizeSecurityGroupIngress")!.params).toMatchObject({ GroupId: "sg-0cobalt1" });
+    expect(JSON.stringify(calls.find((r) => r.action === "AuthorizeSecurityGroupIngress")!.params)).toContain("198.51.100.7/32");
+    expect(calls.find((r) => r.action === "RestoreDBInstanceFromDBSnapshot")!.params).toMatchObject({ StorageType: "gp2" });
+    expect(emu.ingressRules("sg-0cobalt1")).toEqual([]);
+    expect(temporaries()).toEqual([]);
+  });
+
+  it("uses an existing secret's password instead of resetting it, when asked", async () => {
+    const before = emu.requests.length;
+    const b = await runCli(["backup", "--rds-instance", "production-blue", "--dest", tempStore(), "--master-password-env", "PROD_PW", ...rdsFlags(), "--json"], { ...env(), PROD_PW: PROD_PASSWORD });
+    expect(b.code, b.stderr).toBe(0);
+    expect(emu.requests.slice(before).map((r) => r.action)).not.toContain("ModifyDBInstance");
+    expect(b.stdout + b.stderr).not.toContain(PROD_PASSWORD);
+  });
+});
+
 describe("faults", () => {
   it("retries throttling and succeeds", async () => {
     emu.faults.throttle("DescribeDBInstances", 3);

@@ -3,6 +3,7 @@ import { withRestoredSnapshot, type RestoreSnapshotInput } from "@cobalt-backup/
 import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import type { AwsFlags } from "../adapters/aws-flags.js";
 import { encryptionKeys } from "../adapters/age-keys.js";
+import { UsageError } from "../adapters/postgres-url.js";
 import { storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, type Output } from "../output.js";
 import { TOOL } from "../version.js";
@@ -17,6 +18,8 @@ export interface RdsBackupOptions extends AwsFlags, StoreFlags {
   subnetGroup?: string;
   securityGroupIds?: string;
   openIngress?: string;
+  storageType?: string;
+  masterPasswordEnv?: string;
   waitMinutes: number;
   dest: string;
   jobs: number;
@@ -27,6 +30,18 @@ export interface RdsBackupOptions extends AwsFlags, StoreFlags {
   lockUntil?: Date;
 }
 
+/** This runner's public IP, as AWS sees it, for --open-ingress without a CIDR. */
+async function publicIp(): Promise<string> {
+  try {
+    const r = await fetch("https://checkip.amazonaws.com", { signal: AbortSignal.timeout(10_000) });
+    const ip = (await r.text()).trim();
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip;
+    throw new Error(`unexpected answer ${ip.slice(0, 40)}`);
+  } catch (e) {
+    throw new UsageError(`--open-ingress: cannot find this host's public IP (${e instanceof Error ? e.message : e}); give it as --open-ingress <sg>=<ip>/32`);
+  }
+}
+
 /**
  * `backup --rds-instance`: newest (or named) snapshot -> temporary instance -> dump -> delete.
  * SIGINT and SIGTERM delete the temporary instance before the process exits.
@@ -35,7 +50,10 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<v
   const store = await storeFromUrl(o.dest, "--dest", o);
   const encryption = encryptionKeys(o);
   const { rds, ec2 } = awsClients(o);
-  const [securityGroupId, cidr] = (o.openIngress ?? "").split("=");
+  const [securityGroupId, givenCidr] = (o.openIngress ?? "").split("=");
+  const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
+  const existingPassword = o.masterPasswordEnv ? process.env[o.masterPasswordEnv] : undefined;
+  if (o.masterPasswordEnv && !existingPassword) throw new UsageError(`--master-password-env ${o.masterPasswordEnv}: that environment variable is empty or unset`);
   const input: RestoreSnapshotInput = {
     sourceInstance: o.rdsInstance,
     snapshot: o.snapshot,
@@ -43,6 +61,8 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<v
     ...(o.instanceClass ? { instanceClass: o.instanceClass } : {}),
     ...(o.tempInstance ? { instanceId: o.tempInstance } : {}),
     ...(o.subnetGroup ? { subnetGroup: o.subnetGroup } : {}),
+    ...(o.storageType ? { storageType: o.storageType } : {}),
+    ...(existingPassword ? { existingPassword } : {}),
     ...(o.securityGroupIds ? { securityGroupIds: o.securityGroupIds.split(",") } : {}),
     ...(securityGroupId && cidr ? { ingress: { securityGroupId, cidr } } : {}),
     ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),

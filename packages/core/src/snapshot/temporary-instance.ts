@@ -61,6 +61,11 @@ export interface RestoreSnapshotInput {
   pollIntervalMs?: number;
   /** Aborting stops the restore; the temporary instance, if created, is deleted before it returns. */
   signal?: AbortSignal;
+  /**
+   * Use this master password (from an existing secret, as the snapshot's) instead of resetting it.
+   * Default: reset it to a fresh random one, so no production secret is needed.
+   */
+  existingPassword?: string;
 }
 
 export interface TemporaryInstance {
@@ -268,12 +273,16 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
     );
   let port = 5432;
   try {
-    await waitAvailable(deps, clock, id, waitMs, interval, "restoring", input.signal);
-    // A fresh password: the production master password is never read or needed.
-    const password = deps.newPassword?.() ?? randomBytes(24).toString("base64url");
-    deps.onProgress?.({ step: "reset password", instance: id });
-    await call("ModifyDBInstance", () => deps.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MasterUserPassword: password, ApplyImmediately: true })));
-    const ready = await waitAvailable(deps, clock, id, waitMs, interval, "applying the new password", input.signal);
+    let ready = await waitAvailable(deps, clock, id, waitMs, interval, "restoring", input.signal);
+    let password = input.existingPassword;
+    if (password === undefined) {
+      // A fresh password: the production master password is never read or needed.
+      password = deps.newPassword?.() ?? randomBytes(24).toString("base64url");
+      deps.onProgress?.({ step: "reset password", instance: id });
+      const fresh = password;
+      await call("ModifyDBInstance", () => deps.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, MasterUserPassword: fresh, ApplyImmediately: true })));
+      ready = await waitAvailable(deps, clock, id, waitMs, interval, "applying the new password", input.signal);
+    }
     port = ready.Endpoint?.Port ?? 5432;
     if (input.ingress) {
       if (!deps.ec2) fail({ _tag: "AwsCallFailed", action: "AuthorizeSecurityGroupIngress", code: "NoEc2Client", message: "opening ingress needs an EC2 client", retryable: false });
