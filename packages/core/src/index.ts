@@ -26,3 +26,5 @@ export { redactSecrets, causeMessage } from "./util/errors.js";
 export { pruneBackups, type PruneDeps, type PruneInput, type PruneReport, type PruneError } from "./retention/prune.js";
 export { planPrune, type BackupState, type PruneDecision } from "./retention/plan-prune.js";
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";
+export { runNightly, type NightlyDeps, type NightlyInput, type RunReport, type StageReport, type StageName, type OpenedSource, type Scratch } from "./pipeline/nightly-run.js";
+export { notificationMessage, type NotificationMessage } from "./pipeline/notification-message.js";

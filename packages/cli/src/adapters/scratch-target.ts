@@ -5,6 +5,8 @@ import { postgresTarget, type PostgresTarget } from "./postgres-url.js";
 
 export interface ScratchDatabase {
   target: PostgresTarget;
+  /** Its URL with the throwaway credentials, for a post-restore hook; never printed. */
+  url: string;
   /** Drops the scratch database, or stops the embedded server. */
   dispose(): Promise<void>;
 }
@@ -26,7 +28,7 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
     const server = await startEmbeddedPostgres(EmbeddedPostgres);
     try {
       const url = await server.createDatabase(name);
-      return { target: postgresTarget(url, "scratch database"), dispose: () => server.stop() };
+      return { target: postgresTarget(url, "scratch database"), url, dispose: () => server.stop() };
     } catch (e) {
       await server.stop();
       throw e;
@@ -43,6 +45,7 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
   u.pathname = `/${name}`;
   return {
     target: postgresTarget(u.href, "scratch database"),
+    url: u.href,
     dispose: async () => {
       const c = await admin.connect();
       try {
