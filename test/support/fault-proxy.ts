@@ -13,7 +13,8 @@ export interface RecordedRequest {
   status?: number;
 }
 
-export type Fault = "503" | "reset";
+/** `corrupt` forwards the request but flips one byte in the middle of the response body. */
+export type Fault = "503" | "reset" | "corrupt";
 
 export interface FaultProxy {
   endpoint: string;
@@ -47,8 +48,19 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
       (upRes) => {
         rec.status = upRes.statusCode;
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
+        if (fault !== "corrupt") {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        upRes.on("data", (c: Buffer) => chunks.push(c));
+        upRes.on("end", () => {
+          const body = Buffer.concat(chunks);
+          if (body.length > 0) body[Math.floor(body.length / 2)]! ^= 0xff;
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(body);
+        });
       },
     );
     up.on("error", () => res.destroy());
