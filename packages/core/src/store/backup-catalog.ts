@@ -1,6 +1,7 @@
 import { text } from "node:stream/consumers";
 import { MANIFEST_KEY, VERIFIED_KEY, manifestSchema, verificationSchema, type Manifest, type Verification } from "../manifest/manifest.js";
 import { ResultAsync, errAsync, okAsync } from "../result.js";
+import { filesManifestSchema, filesVerificationSchema, isFilesManifest, type FilesManifest, type FilesVerification } from "../media/media-manifest.js";
 import { causeMessage } from "../util/errors.js";
 import { backupPrefix } from "./backup-id.js";
 import type { BackupStore, StoreError } from "./backup-store.js";
@@ -60,26 +61,100 @@ export function readVerification(store: BackupStore, id: string): ResultAsync<Ve
   );
 }
 
+/** Database backups (`cobalt-backup/1`) and files backups (`cobalt-backup-files/1`) share a store. */
+export type BackupKind = "database" | "files";
+
 /**
- * Resolves `latest`, `<source>/latest` or an exact id to a committed backup id. An unknown id is
- * an error that says where to look.
+ * The kind of a committed backup, from its manifest's `format`. A manifest that cannot be parsed
+ * counts as a database backup, so that the database commands report it as invalid, as before.
  */
-export function resolveBackupId(store: BackupStore, wanted: string): ResultAsync<string, CatalogError> {
+export function backupKind(store: BackupStore, id: string): ResultAsync<BackupKind, CatalogError> {
+  return readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => v).map((v): BackupKind => (isFilesManifest(v) ? "files" : "database")).orElse((e) => {
+    if (e._tag === "Invalid") return okAsync<BackupKind, CatalogError>("database");
+    if (e._tag === "ObjectNotFound") return errAsync<BackupKind, CatalogError>({ _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` });
+    return errAsync<BackupKind, CatalogError>(storeFailed(e));
+  });
+}
+
+/** The newest of `ids` (oldest first) that is of `kind`, reading manifests from the newest down. */
+function newestOfKind(store: BackupStore, ids: readonly string[], kind: BackupKind): ResultAsync<string | undefined, CatalogError> {
+  const at = (i: number): ResultAsync<string | undefined, CatalogError> =>
+    i < 0 ? okAsync(undefined) : backupKind(store, ids[i]!).andThen((k) => (k === kind ? okAsync(ids[i]) : at(i - 1)));
+  return at(ids.length - 1);
+}
+
+const KIND_WORDS: Record<BackupKind, { noun: string; other: string }> = {
+  database: { noun: "backup", other: "it is a files backup: restore it with 'restore-files'" },
+  files: { noun: "files backup", other: "it is a database backup: restore it with 'restore'" },
+};
+
+/**
+ * Resolves `latest`, `<source>/latest` or an exact id to a committed backup id of `kind`
+ * (database backups unless told otherwise): `latest` skips backups of the other kind, and an exact
+ * id of the other kind is an error that names the command to use. An unknown id is an error that
+ * says where to look.
+ */
+export function resolveBackupId(store: BackupStore, wanted: string, kind: BackupKind = "database"): ResultAsync<string, CatalogError> {
+  const words = KIND_WORDS[kind];
   return listBackupIds(store).andThen((ids) => {
     if (wanted === "latest" || wanted.endsWith("/latest")) {
       const source = wanted === "latest" ? undefined : wanted.slice(0, -"/latest".length);
       const candidates = source ? ids.filter((i) => i.startsWith(`${source}/`)) : ids;
-      const last = candidates[candidates.length - 1];
-      return last ? okAsync(last) : errAsync({ _tag: "BackupNotFound" as const, id: wanted, message: `no complete backup${source ? ` of ${source}` : ""} in ${store.location}` });
+      return newestOfKind(store, candidates, kind).andThen((last) =>
+        last ? okAsync(last) : errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `no complete ${words.noun}${source ? ` of ${source}` : ""} in ${store.location}` }),
+      );
     }
-    return ids.includes(wanted)
-      ? okAsync(wanted)
-      : errAsync({ _tag: "BackupNotFound" as const, id: wanted, message: `no backup ${wanted} in ${store.location}${ids.length ? ` (newest is ${ids[ids.length - 1]}; run 'list' to see all)` : " (it holds no complete backups)"}` });
+    if (!ids.includes(wanted)) {
+      return newestOfKind(store, ids, kind).andThen((newest) =>
+        errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `no ${words.noun} ${wanted} in ${store.location}${newest ? ` (newest is ${newest}; run 'list' to see all)` : ` (it holds no complete ${words.noun}s)`}` }),
+      );
+    }
+    return backupKind(store, wanted).andThen((k) =>
+      k === kind ? okAsync(wanted) : errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `${wanted} in ${store.location} is not a ${words.noun}: ${words.other}` }),
+    );
   });
 }
 
+/** One committed backup of either kind, as `list` shows it. */
+export type CatalogEntry =
+  | { kind: "database"; id: string; manifest: Manifest; verification: Verification | null }
+  | { kind: "files"; id: string; manifest: FilesManifest; verification: FilesVerification | null };
+
+type AnyManifest = { kind: "database"; manifest: Manifest } | { kind: "files"; manifest: FilesManifest };
+
+/** Reads a backup's manifest whatever its kind (one read), with the schema its `format` names, and its verification. */
+export function readCatalogEntry(store: BackupStore, id: string): ResultAsync<CatalogEntry, CatalogError> {
+  return readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v): AnyManifest => (isFilesManifest(v) ? { kind: "files", manifest: filesManifestSchema.parse(v) } : { kind: "database", manifest: manifestSchema.parse(v) }))
+    .mapErr((e): CatalogError => {
+      if (e._tag === "ObjectNotFound") return { _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` };
+      if (e._tag === "Invalid") return { _tag: "ManifestInvalid", id, message: e.message };
+      return storeFailed(e);
+    })
+    .andThen((m): ResultAsync<CatalogEntry, CatalogError> =>
+      m.kind === "database"
+        ? readVerification(store, id).map((verification) => ({ kind: "database", id, manifest: m.manifest, verification }))
+        : readJson(store, `${backupPrefix(id)}${VERIFIED_KEY}`, (v) => filesVerificationSchema.parse(v))
+            .orElse((e) => (e._tag === "ObjectNotFound" || e._tag === "Invalid" ? okAsync(null) : errAsync(storeFailed(e))))
+            .map((verification) => ({ kind: "files", id, manifest: m.manifest, verification })),
+    );
+}
+
+export function readFilesManifest(store: BackupStore, id: string): ResultAsync<FilesManifest, CatalogError> {
+  return readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => filesManifestSchema.parse(v)).mapErr((e): CatalogError => {
+    if (e._tag === "ObjectNotFound") return { _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` };
+    if (e._tag === "Invalid") return { _tag: "ManifestInvalid", id, message: e.message };
+    return storeFailed(e);
+  });
+}
+
+/** Every committed backup, database and files, oldest first. */
+export function listCatalog(store: BackupStore): ResultAsync<CatalogEntry[], CatalogError> {
+  return listBackupIds(store).andThen((ids) => ResultAsync.combine(ids.map((id) => readCatalogEntry(store, id))));
+}
+
+/** The committed database backups, oldest first; files backups in the same store are left out. */
 export function listBackups(store: BackupStore): ResultAsync<BackupSummary[], CatalogError> {
-  return listBackupIds(store).andThen((ids) =>
-    ResultAsync.combine(ids.map((id) => readManifest(store, id).andThen((manifest) => readVerification(store, id).map((verification) => ({ id, manifest, verification }))))),
+  return listCatalog(store).map((entries) =>
+    entries.flatMap((e) => (e.kind === "database" ? [{ id: e.id, manifest: e.manifest, verification: e.verification }] : [])),
   );
 }
