@@ -27,6 +27,7 @@ const S3_ACTION: Record<string, string> = {
 };
 const S3_OPERATIONS = new Set(["PutObject", "GetObject", "DeleteObject", "DeleteObjects", "ListObjectsV2", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"]);
 const EC2_OPERATIONS = /SecurityGroup/;
+const SES_OPERATIONS = new Set(["SendEmail"]);
 
 it("docs/iam-policy.json allows every AWS action the code calls", () => {
   const calls = new Set<string>();
@@ -37,7 +38,7 @@ it("docs/iam-policy.json allows every AWS action the code calls", () => {
   expect(calls).toContain("RestoreDBInstanceFromDBSnapshot");
   expect(calls).toContain("AuthorizeSecurityGroupIngress");
   expect(calls).toContain("PutObject");
-  const actions = [...calls].map((c) => (S3_OPERATIONS.has(c) ? S3_ACTION[c] ?? `s3:${c}` : EC2_OPERATIONS.test(c) ? `ec2:${c}` : `rds:${c}`));
+  const actions = [...calls].map((c) => (S3_OPERATIONS.has(c) ? S3_ACTION[c] ?? `s3:${c}` : EC2_OPERATIONS.test(c) ? `ec2:${c}` : SES_OPERATIONS.has(c) ? `ses:${c}` : `rds:${c}`));
   // Tags passed at restore or snapshot time are applied with AddTagsToResource; Object Lock needs PutObjectRetention.
   actions.push("rds:AddTagsToResource", "s3:PutObjectRetention");
   const policy = JSON.parse(readFileSync(join(repoRoot, "docs/iam-policy.json"), "utf8")) as { Statement: { Action: string[] }[] };
