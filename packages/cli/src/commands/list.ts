@@ -48,7 +48,7 @@ export function registerList(program: Command): void {
                 b.kind,
                 b.time,
                 b.source,
-                "tables" in b ? `${b.tables} tables, ${count(b.rows)} rows` : `${count(b.files)} files, ${bytes(b.bytes)}`,
+                "tables" in b ? `${b.tables} tables, ${count(b.rows ?? 0)} rows` : `${count(b.files ?? 0)} files, ${bytes(b.bytes ?? 0)}`,
                 bytes(b.storedBytes),
                 b.verified ? "yes" : "no",
               ]),

@@ -1,0 +1,377 @@
+import { once } from "node:events";
+import { text } from "node:stream/consumers";
+import type { Readable, Writable } from "node:stream";
+import { copyFromSql } from "../dump/copy-plan.js";
+import type { DecryptionKeys } from "../dump/encryption.js";
+import { setvalSql } from "../dump/sequences.js";
+import { storedObjects, type Manifest } from "../manifest/manifest.js";
+import { SESSION_SETTINGS } from "../pg/session.js";
+import { literal, qname } from "../pg/sql.js";
+import { ResultAsync } from "../result.js";
+import type { DdlItem } from "../schema/model.js";
+import { readManifest, type CatalogError } from "../store/backup-catalog.js";
+import { backupPrefix } from "../store/backup-id.js";
+import type { BackupStore } from "../store/backup-store.js";
+import { missingKeys, OpenFailure, openObject, type ObjectRef } from "../store/verified-read.js";
+import { causeMessage } from "../util/errors.js";
+import { IntegrityError } from "../util/meter.js";
+
+/** Why an export stopped. Errors before `ObjectCorrupt`/`WriteFailed` mid-stream wrote nothing. */
+export type ExportError =
+  | CatalogError
+  | { _tag: "ObjectMissing"; key: string; message: string }
+  | { _tag: "ObjectCorrupt"; key: string; message: string }
+  | { _tag: "DecryptionFailed"; key: string; message: string }
+  | { _tag: "WriteFailed"; message: string };
+
+export interface ExportDeps {
+  store: BackupStore;
+  /** age identities or passphrase, for encrypted backups. */
+  decryption?: DecryptionKeys;
+  onProgress?: (p: ExportProgress) => void;
+}
+
+export interface ExportInput {
+  /** A committed backup id (resolve `latest` first with `resolveBackupId`). */
+  id: string;
+  /** Emit owners (ALTER ... OWNER TO); default true. Like pg_dump's --no-owner when false. */
+  owners?: boolean;
+  /** Emit GRANTs, REVOKEs and default privileges; default true. Like --no-privileges when false. */
+  privileges?: boolean;
+}
+
+export interface ExportProgress {
+  phase: "pre-data" | "data" | "large-objects" | "post-data" | "finish";
+  tablesTotal: number;
+  tablesDone: number;
+  rows: number;
+  table?: string;
+}
+
+export interface ExportOutput {
+  id: string;
+  tables: number;
+  rows: number;
+  largeObjects: number;
+  /** Bytes of SQL written. */
+  bytes: number;
+}
+
+/** Raw bytes per `lo_put` call: 256 KiB of hex text per line. */
+const LO_CHUNK = 128 * 1024;
+
+class ExportFailure extends Error {
+  constructor(readonly error: ExportError) {
+    super(error.message);
+  }
+}
+const fail = (error: ExportError): never => {
+  throw new ExportFailure(error);
+};
+
+/**
+ * Writes one plain SQL script that stock `psql -v ON_ERROR_STOP=1 -f script.sql` restores into an
+ * empty database, in restore's order: session settings, pre-data DDL, each table as
+ * `COPY ... FROM stdin` with its COPY text inline, large objects (`lo_create` + `lo_put` in
+ * chunks), post-data DDL by phase, sequence states, materialized view refreshes, then owners and
+ * privileges, each in a DO block that skips it (with a WARNING) when a role it names is missing
+ * or the statement is refused.
+ *
+ * Streamed object by object: no table is held in memory. Every object is checked against the
+ * manifest's sha256 as it is read; the whole script is one transaction, so a script cut short (a
+ * failed export, a truncated file) restores nothing. When an object fails its check mid-stream,
+ * the script ends with a statement that raises an error, so psql never commits it.
+ * `out` is not ended: the caller owns it.
+ */
+export function exportSql(deps: ExportDeps, input: ExportInput, out: Writable): ResultAsync<ExportOutput, ExportError> {
+  return ResultAsync.fromPromise(runExport(deps, input, out), (e) =>
+    e instanceof ExportFailure ? e.error : { _tag: "WriteFailed", message: `writing the SQL script failed: ${causeMessage(e)}` },
+  );
+}
+
+/** Writes with backpressure; remembers the stream's first error and rejects every later write. */
+function sqlWriter(out: Writable) {
+  let error: Error | undefined;
+  const onError = (e: Error) => {
+    error ??= e;
+  };
+  out.on("error", onError);
+  let bytes = 0;
+  return {
+    get bytes() {
+      return bytes;
+    },
+    get failed() {
+      return error !== undefined;
+    },
+    async write(chunk: string | Buffer): Promise<void> {
+      if (error) throw error;
+      bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+      if (!out.write(chunk)) {
+        if (error) throw error;
+        const stop = new AbortController();
+        try {
+          await Promise.race([
+            once(out, "drain", { signal: stop.signal }),
+            once(out, "close", { signal: stop.signal }).then(() => Promise.reject(error ?? new Error("the output was closed"))),
+          ]);
+        } finally {
+          stop.abort();
+        }
+      }
+      if (error) throw error;
+    },
+    release() {
+      out.off("error", onError);
+    },
+  };
+}
+type SqlWriter = ReturnType<typeof sqlWriter>;
+
+/** A name on one comment line: comments never span lines. */
+const commentText = (s: string): string => s.replace(/[\r\n]+/g, " ");
+
+/** `SET name = value`, like pg_dump's preamble; search_path via set_config, as pg_dump does. */
+export function sessionPreamble(): string {
+  return Object.entries(SESSION_SETTINGS)
+    .map(([k, v]) =>
+      k === "search_path" ? `SELECT pg_catalog.set_config('search_path', ${literal(v)}, false);` : `SET ${k} = ${/^[A-Za-z0-9_]+$/.test(v) ? v : literal(v)};`,
+    )
+    .join("\n");
+}
+
+/** A statement ending in `;` and a newline, whatever the item's text ends with. */
+const statement = (sql: string): string => {
+  const t = sql.replace(/\s+$/, "");
+  return t.endsWith(";") ? `${t}\n` : `${t};\n`;
+};
+
+/** A dollar-quote tag that does not occur in `body`. */
+function dollarTag(body: string): string {
+  let tag = "$cobalt$";
+  for (let i = 1; body.includes(tag); i++) tag = `$cobalt${i}$`;
+  return tag;
+}
+
+/**
+ * An owner or privilege item as a DO block: runs the statements only when every role they name
+ * exists, in a subtransaction whose failure (e.g. an ALTER OWNER the user may not do) is a
+ * WARNING, never an aborted script. The same rule restore applies.
+ */
+export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" | "roles">): string {
+  const roles = [...new Set(item.roles ?? [])];
+  const what = literal(`${item.kind} ${commentText(item.name)}`);
+  const exec = `EXECUTE ${literal(item.sql)};`;
+  const body = roles.length
+    ? [
+        `  IF (SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = ANY (ARRAY[${roles.map(literal).join(", ")}]::pg_catalog.text[])) = ${roles.length} THEN`,
+        `    ${exec}`,
+        `  ELSE`,
+        `    RAISE WARNING 'cobalt-backup: skipped %: a role it names (%) does not exist', ${what}, ${literal(roles.join(", "))};`,
+        `  END IF;`,
+      ].join("\n")
+    : `  ${exec}`;
+  const block = `BEGIN\n${body}\nEXCEPTION WHEN OTHERS THEN\n  RAISE WARNING 'cobalt-backup: skipped %: %', ${what}, SQLERRM;\nEND\n`;
+  const tag = dollarTag(block);
+  return `DO ${tag}\n${block}${tag};\n`;
+}
+
+async function open(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys): Promise<Readable> {
+  try {
+    return await openObject(store, manifest, ref, keys);
+  } catch (e) {
+    if (!(e instanceof OpenFailure)) throw e;
+    if (e.error._tag === "DecryptionFailed") return fail(e.error);
+    return fail({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
+  }
+}
+
+const objectError = (key: string, cause: unknown): ExportError =>
+  cause instanceof IntegrityError
+    ? { _tag: "ObjectCorrupt", key, message: cause.message }
+    : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${causeMessage(cause)}` };
+
+/** Every object the manifest lists must be in the store at its recorded size, before a byte is written. */
+async function checkObjects(store: BackupStore, id: string, manifest: Manifest): Promise<void> {
+  const listed = await store.list(backupPrefix(id));
+  if (listed.isErr()) return fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+  const sizes = new Map(listed.value.map((o) => [o.key.slice(backupPrefix(id).length), o.bytes]));
+  for (const o of storedObjects(manifest)) {
+    const size = sizes.get(o.key);
+    if (size === undefined) fail({ _tag: "ObjectMissing", key: o.key, message: `backup ${id} is damaged: object ${o.key} is missing from ${store.location}` });
+    if (size !== o.bytes) fail({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
+  }
+}
+
+async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
+  const { store, id } = { store: deps.store, id: input.id };
+  const m = await readManifest(store, id);
+  if (m.isErr()) fail(m.error);
+  const manifest = m._unsafeUnwrap();
+  const keysMissing = missingKeys(manifest, deps.decryption);
+  if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
+  await checkObjects(store, id, manifest);
+  // The schema is read whole (it is small) before anything is written: it also proves the keys.
+  let items: DdlItem[];
+  try {
+    items = (JSON.parse(await text(await open(store, manifest, manifest.schema, deps.decryption))) as { items: DdlItem[] }).items;
+  } catch (cause) {
+    if (cause instanceof ExportFailure) throw cause;
+    return fail(objectError(manifest.schema.key, cause));
+  }
+
+  const w = sqlWriter(out);
+  const progress: ExportProgress = { phase: "pre-data", tablesTotal: manifest.tables.length, tablesDone: 0, rows: 0 };
+  /** Set while COPY data is being written: a failure then must end the COPY before the error. */
+  let inCopy = false;
+  let largeObjects = 0;
+  try {
+    await w.write(header(manifest));
+    await w.write(`${sessionPreamble()}\n\n-- One transaction: a script cut short restores nothing.\nBEGIN;\n\n`);
+
+    deps.onProgress?.({ ...progress });
+    await w.write("--\n-- pre-data\n--\n\n");
+    for (const item of items.filter((i) => i.section === "pre-data")) await writeItem(w, item);
+
+    progress.phase = "data";
+    deps.onProgress?.({ ...progress });
+    await w.write("\n--\n-- table data\n--\n\n");
+    for (const table of manifest.tables) {
+      const display = `${table.schema}.${table.table}`;
+      await w.write(`-- ${commentText(display)}: ${table.rows} rows (${table.key})\n${copyFromSql(table)};\n`);
+      const data = await open(store, manifest, table, deps.decryption);
+      inCopy = true;
+      let last = 10;
+      try {
+        for await (const chunk of data as AsyncIterable<Buffer>) {
+          if (chunk.length === 0) continue;
+          last = chunk[chunk.length - 1]!;
+          await w.write(chunk);
+        }
+      } catch (cause) {
+        if (w.failed) throw cause;
+        fail({ ...objectError(table.key, cause), message: `${objectError(table.key, cause).message} (table ${display})` });
+      }
+      await w.write(last === 10 ? "\\.\n\n" : "\n\\.\n\n");
+      inCopy = false;
+      progress.tablesDone++;
+      progress.rows += table.rows;
+      deps.onProgress?.({ ...progress, table: display });
+    }
+
+    if (manifest.largeObjects) {
+      progress.phase = "large-objects";
+      deps.onProgress?.({ ...progress });
+      const lo = manifest.largeObjects;
+      await w.write(`\n--\n-- large objects (${lo.count})\n--\n\n`);
+      const data = await open(store, manifest, lo, deps.decryption);
+      try {
+        largeObjects = await writeLargeObjects(w, data);
+      } catch (cause) {
+        if (w.failed) throw cause;
+        fail(objectError(lo.key, cause));
+      }
+    }
+
+    progress.phase = "post-data";
+    deps.onProgress?.({ ...progress });
+    const post = items.filter((i) => i.section === "post-data");
+    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
+      await w.write(`\n--\n-- post-data, phase ${phase}\n--\n\n`);
+      for (const item of post.filter((i) => i.phase === phase)) await writeItem(w, item);
+    }
+
+    progress.phase = "finish";
+    deps.onProgress?.({ ...progress });
+    if (manifest.sequences.length) {
+      await w.write("\n--\n-- sequence states\n--\n\n");
+      for (const s of manifest.sequences) await w.write(`${setvalSql(s)}\n`);
+    }
+    const populated = manifest.matviews.filter((v) => v.populated);
+    if (populated.length) {
+      await w.write("\n--\n-- materialized views that were populated\n--\n\n");
+      for (const mv of populated) await w.write(`REFRESH MATERIALIZED VIEW ${qname(mv.schema, mv.name)};\n`);
+    }
+    const owners = input.owners ?? true;
+    const privileges = input.privileges ?? true;
+    const wanted = items.filter((i) => i.section === "privileges" && (i.kind === "owner" ? owners : privileges));
+    if (wanted.length) {
+      await w.write("\n--\n-- owners and privileges: each skipped, with a WARNING, where a role it names is missing\n--\n\n");
+      for (const item of wanted) await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${guardedPrivilegeSql(item)}\n`);
+    }
+    await w.write("COMMIT;\n");
+    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes };
+  } catch (e) {
+    // Make a partial script fail loudly in psql: end an open COPY, then raise. It never commits.
+    if (!w.failed) {
+      const reason = e instanceof Error ? e.message : String(e);
+      await w
+        .write(`${inCopy ? "\n\\.\n" : "\n"}DO $cobalt$ BEGIN RAISE EXCEPTION 'cobalt-backup export-sql failed: %', ${literal(commentText(reason))}; END $cobalt$;\n`)
+        .catch(() => {});
+    }
+    throw e;
+  } finally {
+    w.release();
+  }
+}
+
+function header(m: Manifest): string {
+  const s = m.source;
+  return [
+    `-- cobalt-backup export-sql: backup ${commentText(m.id)}`,
+    `-- source ${commentText(`${s.host}:${s.port}/${s.database}`)}, PostgreSQL ${commentText(s.serverVersion)}, snapshot at ${commentText(s.snapshotTime)}`,
+    `-- ${m.tables.length} tables, ${m.totals.rows} rows, ${m.largeObjects?.count ?? 0} large objects`,
+    "--",
+    "-- Restore into an empty database (create it first, with the source's encoding):",
+    "--   psql -v ON_ERROR_STOP=1 -d <target> -f <this file>",
+    "",
+    "",
+  ].join("\n");
+}
+
+async function writeItem(w: SqlWriter, item: DdlItem): Promise<void> {
+  await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${statement(item.sql)}\n`);
+}
+
+/**
+ * Turns the large-object stream (records `LO <oid> <bytes>\n` + bytes) into `lo_create` with the
+ * original oid and `lo_put` calls of at most LO_CHUNK bytes each, holding at most one chunk.
+ */
+async function writeLargeObjects(w: SqlWriter, input: AsyncIterable<Buffer>): Promise<number> {
+  let buffer: Buffer = Buffer.alloc(0);
+  let current: { oid: string; left: number; offset: number } | undefined;
+  let count = 0;
+  for await (const piece of input) {
+    buffer = buffer.length ? Buffer.concat([buffer, piece]) : piece;
+    for (;;) {
+      if (!current) {
+        const nl = buffer.indexOf(10);
+        if (nl === -1) {
+          if (buffer.length > 64) throw new Error("large-object stream is malformed (bad record header)");
+          break;
+        }
+        const m = /^LO (\d+) (\d+)$/.exec(buffer.subarray(0, nl).toString("latin1"));
+        if (!m) throw new Error("large-object stream is malformed (bad record header)");
+        buffer = buffer.subarray(nl + 1);
+        current = { oid: m[1]!, left: Number(m[2]), offset: 0 };
+        await w.write(`SELECT pg_catalog.lo_create('${current.oid}'::pg_catalog.oid);\n`);
+        count++;
+      }
+      if (current.left === 0) {
+        current = undefined;
+        continue;
+      }
+      // Wait for a whole chunk unless the object ends sooner: fewer, fuller lo_put calls.
+      const want = Math.min(current.left, LO_CHUNK);
+      if (buffer.length < want) break;
+      const chunk = buffer.subarray(0, want);
+      await w.write(`SELECT pg_catalog.lo_put('${current.oid}'::pg_catalog.oid, ${current.offset}, '\\x${chunk.toString("hex")}'::pg_catalog.bytea);\n`);
+      current.offset += want;
+      current.left -= want;
+      buffer = buffer.subarray(want);
+    }
+  }
+  if (current && current.left > 0) throw new Error(`large-object stream ended inside large object ${current.oid}`);
+  if (buffer.length > 0) throw new Error("large-object stream has trailing bytes");
+  return count;
+}
