@@ -106,6 +106,15 @@ describe("failures notify, name the stage, exit distinctly, and leave no instanc
     expect(temporaries()).toEqual([]);
   });
 
+  it("the heartbeat is pinged only on success (--heartbeat-url)", async () => {
+    const pg15 = cluster(15);
+    const db = await pg15.newDatabase("run_heartbeat", "chinook_tpl");
+    const before = heartbeat.received.length;
+    const ok = await runCli(["run", "--config", config("beat", { source: { url: pg15.url(db) }, notify: undefined }), "--heartbeat-url", `${heartbeat.url}/flag`], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(heartbeat.received.slice(before).map((r) => r.url)).toEqual(["/flag"]);
+  });
+
   it("dump failure: exit 1", async () => {
     const pg15 = cluster(15);
     const db = await pg15.newDatabase("run_dump_fails");

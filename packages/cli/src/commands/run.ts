@@ -27,10 +27,12 @@ export function registerRun(program: Command): void {
     .command("run")
     .description("the nightly job: snapshot, temporary instance, dump, off-site upload, verify by restoring, hook, delete, retention, notify")
     .option("--config <path>", "configuration file", "cobalt-backup.config.json")
+    .option("--heartbeat-url <url>", "ping this URL after a successful run only (overrides notify.heartbeatUrl)")
     .option("--json", "print the run report as one JSON object, logs as JSON lines on stderr")
-    .action((opts: { config: string; json?: boolean }) =>
+    .action((opts: { config: string; heartbeatUrl?: string; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const config = loadConfig(opts.config);
+        const loaded = loadConfig(opts.config);
+        const config = opts.heartbeatUrl ? { ...loaded, notify: { onSuccess: true, ...loaded.notify, heartbeatUrl: opts.heartbeatUrl } } : loaded;
         const report = await runWithConfig(out, config);
         const deliveries = await notify(config.notify, report);
         for (const d of deliveries.filter((x) => !x.ok)) out.event("notify.failed", { channel: d.channel, detail: d.detail });
