@@ -1,20 +1,18 @@
 import { once } from "node:events";
 import { text } from "node:stream/consumers";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { copyFromSql } from "../dump/copy-plan.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
 import { setvalSql } from "../dump/sequences.js";
-import { storedObjects, type Manifest } from "../manifest/manifest.js";
+import type { Manifest } from "../manifest/manifest.js";
 import { SESSION_SETTINGS } from "../pg/session.js";
 import { literal, qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
 import { readManifest, type CatalogError } from "../store/backup-catalog.js";
-import { backupPrefix } from "../store/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { missingKeys, OpenFailure, openObject, type ObjectRef } from "../store/verified-read.js";
+import { BackupReadFailure, checkObjects, corruptObject, missingKeys, openChecked } from "../store/verified-read.js";
 import { causeMessage } from "../util/errors.js";
-import { IntegrityError } from "../util/meter.js";
 
 /** Why an export stopped. Errors before `ObjectCorrupt`/`WriteFailed` mid-stream wrote nothing. */
 export type ExportError =
@@ -85,7 +83,7 @@ const fail = (error: ExportError): never => {
  */
 export function exportSql(deps: ExportDeps, input: ExportInput, out: Writable): ResultAsync<ExportOutput, ExportError> {
   return ResultAsync.fromPromise(runExport(deps, input, out), (e) =>
-    e instanceof ExportFailure ? e.error : { _tag: "WriteFailed", message: `writing the SQL script failed: ${causeMessage(e)}` },
+    e instanceof ExportFailure || e instanceof BackupReadFailure ? e.error : { _tag: "WriteFailed", message: `writing the SQL script failed: ${causeMessage(e)}` },
   );
 }
 
@@ -176,32 +174,9 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
   return `DO ${tag}\n${block}${tag};\n`;
 }
 
-async function open(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys): Promise<Readable> {
-  try {
-    return await openObject(store, manifest, ref, keys);
-  } catch (e) {
-    if (!(e instanceof OpenFailure)) throw e;
-    if (e.error._tag === "DecryptionFailed") return fail(e.error);
-    return fail({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
-  }
-}
 
-const objectError = (key: string, cause: unknown): ExportError =>
-  cause instanceof IntegrityError
-    ? { _tag: "ObjectCorrupt", key, message: cause.message }
-    : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${causeMessage(cause)}` };
 
 /** Every object the manifest lists must be in the store at its recorded size, before a byte is written. */
-async function checkObjects(store: BackupStore, id: string, manifest: Manifest): Promise<void> {
-  const listed = await store.list(backupPrefix(id));
-  if (listed.isErr()) return fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
-  const sizes = new Map(listed.value.map((o) => [o.key.slice(backupPrefix(id).length), o.bytes]));
-  for (const o of storedObjects(manifest)) {
-    const size = sizes.get(o.key);
-    if (size === undefined) fail({ _tag: "ObjectMissing", key: o.key, message: `backup ${id} is damaged: object ${o.key} is missing from ${store.location}` });
-    if (size !== o.bytes) fail({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
-  }
-}
 
 async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
   const { store, id } = { store: deps.store, id: input.id };
@@ -210,14 +185,14 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
   const manifest = m._unsafeUnwrap();
   const keysMissing = missingKeys(manifest, deps.decryption);
   if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
-  await checkObjects(store, id, manifest);
+  await checkObjects(store, manifest);
   // The schema is read whole (it is small) before anything is written: it also proves the keys.
   let items: DdlItem[];
   try {
-    items = (JSON.parse(await text(await open(store, manifest, manifest.schema, deps.decryption))) as { items: DdlItem[] }).items;
+    items = (JSON.parse(await text(await openChecked(store, manifest, manifest.schema, deps.decryption))) as { items: DdlItem[] }).items;
   } catch (cause) {
     if (cause instanceof ExportFailure) throw cause;
-    return fail(objectError(manifest.schema.key, cause));
+    return fail(corruptObject(manifest.schema.key, cause));
   }
 
   const w = sqlWriter(out);
@@ -239,7 +214,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
     for (const table of manifest.tables) {
       const display = `${table.schema}.${table.table}`;
       await w.write(`-- ${commentText(display)}: ${table.rows} rows (${table.key})\n${copyFromSql(table)};\n`);
-      const data = await open(store, manifest, table, deps.decryption);
+      const data = await openChecked(store, manifest, table, deps.decryption);
       inCopy = true;
       let last = 10;
       try {
@@ -250,7 +225,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
         }
       } catch (cause) {
         if (w.failed) throw cause;
-        fail({ ...objectError(table.key, cause), message: `${objectError(table.key, cause).message} (table ${display})` });
+        fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display})` });
       }
       await w.write(last === 10 ? "\\.\n\n" : "\n\\.\n\n");
       inCopy = false;
@@ -264,12 +239,12 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       deps.onProgress?.({ ...progress });
       const lo = manifest.largeObjects;
       await w.write(`\n--\n-- large objects (${lo.count})\n--\n\n`);
-      const data = await open(store, manifest, lo, deps.decryption);
+      const data = await openChecked(store, manifest, lo, deps.decryption);
       try {
         largeObjects = await writeLargeObjects(w, data);
       } catch (cause) {
         if (w.failed) throw cause;
-        fail(objectError(lo.key, cause));
+        fail(corruptObject(lo.key, cause));
       }
     }
 

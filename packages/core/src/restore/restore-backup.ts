@@ -4,16 +4,15 @@ import { from as copyFrom } from "pg-copy-streams";
 import { copyFromSql } from "../dump/copy-plan.js";
 import { restoreLargeObjects } from "../dump/large-objects.js";
 import { setvalSql } from "../dump/sequences.js";
-import { storedObjects, type Manifest, type TableObject } from "../manifest/manifest.js";
+import type { Manifest, TableObject } from "../manifest/manifest.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
 import { qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
-import { backupPrefix } from "../store/backup-id.js";
 import { readManifest, type CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { missingKeys, OpenFailure, openObject, type ObjectRef } from "../store/verified-read.js";
+import { BackupReadFailure, checkObjects, corruptObject, missingKeys, openChecked } from "../store/verified-read.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError } from "../util/meter.js";
@@ -98,7 +97,7 @@ const fail = (error: RestoreError): never => {
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
   return ResultAsync.fromPromise(runRestore(deps, input), (e) =>
-    e instanceof RestoreFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` },
+    e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` },
   );
 }
 
@@ -114,41 +113,17 @@ async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient>
 }
 
 /** Every object the manifest lists must be in the store at its recorded size. */
-async function checkObjects(store: BackupStore, id: string, manifest: Manifest): Promise<void> {
-  const listed = await store.list(backupPrefix(id));
-  if (listed.isErr()) fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
-  const sizes = new Map(listed._unsafeUnwrap().map((o) => [o.key.slice(backupPrefix(id).length), o.bytes]));
-  for (const o of storedObjects(manifest)) {
-    const size = sizes.get(o.key);
-    if (size === undefined) fail({ _tag: "ObjectMissing", key: o.key, message: `backup ${id} is damaged: object ${o.key} is missing from ${store.location}` });
-    if (size !== o.bytes) fail({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
-  }
-}
 
 export async function readSchemaItems(store: BackupStore, manifest: Manifest, keys?: DecryptionKeys): Promise<DdlItem[]> {
-  const opened = await open(store, manifest, manifest.schema, keys);
+  const opened = await openChecked(store, manifest, manifest.schema, keys);
   try {
     return (JSON.parse(await text(opened)) as { items: DdlItem[] }).items;
   } catch (cause) {
-    return fail(objectError(manifest.schema.key, cause));
+    return fail(corruptObject(manifest.schema.key, cause));
   }
 }
 
-/** openObject, with its failures as RestoreErrors. */
-async function open(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys) {
-  try {
-    return await openObject(store, manifest, ref, keys);
-  } catch (e) {
-    if (!(e instanceof OpenFailure)) throw e;
-    if (e.error._tag === "DecryptionFailed") return fail(e.error);
-    return fail({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
-  }
-}
 
-const objectError = (key: string, cause: unknown): RestoreError =>
-  cause instanceof IntegrityError
-    ? { _tag: "ObjectCorrupt", key, message: cause.message }
-    : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${causeMessage(cause)}` };
 
 async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<RestoreOutput> {
   const t0 = performance.now();
@@ -160,7 +135,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
   const manifest = m._unsafeUnwrap();
   const keysMissing = missingKeys(manifest, deps.decryption);
   if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
-  await checkObjects(store, id, manifest);
+  await checkObjects(store, manifest);
   // Reading the schema first also proves the keys open the backup, before the target is touched.
   const items = await readSchemaItems(store, manifest, deps.decryption);
 
@@ -204,14 +179,14 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     let largeObjects = 0;
     if (manifest.largeObjects) {
       const lo = manifest.largeObjects;
-      const opened = await open(store, manifest, lo, deps.decryption);
+      const opened = await openChecked(store, manifest, lo, deps.decryption);
       try {
         await main.query("BEGIN");
         largeObjects = await restoreLargeObjects(main, opened);
         await main.query("COMMIT");
       } catch (cause) {
         await main.query("ROLLBACK").catch(() => {});
-        fail(objectError(lo.key, cause));
+        fail(corruptObject(lo.key, cause));
       }
     }
     progress.phase = "post-data";
@@ -274,14 +249,14 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
 
 async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys?: DecryptionKeys): Promise<void> {
   const display = `${table.schema}.${table.table}`;
-  const opened = await open(store, manifest, table, keys);
+  const opened = await openChecked(store, manifest, table, keys);
   await client.query("BEGIN");
   try {
     await pipeline(opened, client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
-    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...objectError(table.key, cause), message: `${objectError(table.key, cause).message} (table ${display}); nothing of it was loaded` });
+    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display}); nothing of it was loaded` });
     fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
   }
 }

@@ -1,7 +1,7 @@
 import { pipeline, type Readable } from "node:stream";
 import { decompressor } from "../dump/compression.js";
 import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/encryption.js";
-import type { Manifest } from "../manifest/manifest.js";
+import { storedObjects, type Manifest } from "../manifest/manifest.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
 import { backupPrefix } from "./backup-id.js";
 import type { BackupStore, StoreError } from "./backup-store.js";
@@ -55,6 +55,49 @@ export async function openObject(store: BackupStore, manifest: Manifest, ref: Ob
   const stages: NodeJS.ReadWriteStream[] = [decompressor(manifest.compression)];
   if (ref.rawSha256 !== undefined && ref.rawBytes !== undefined) stages.push(new Verifier(ref.key, { bytes: ref.rawBytes, sha256: ref.rawSha256 }));
   return pipeline(stream, ...(stages as [NodeJS.ReadWriteStream]), () => {}) as unknown as Readable;
+}
+
+/** Why an object of a backup could not be read as the manifest says: shared by restore and export. */
+export type BackupReadError =
+  | { _tag: "ObjectMissing"; key: string; message: string }
+  | { _tag: "ObjectCorrupt"; key: string; message: string }
+  | { _tag: "DecryptionFailed"; key: string; message: string }
+  | { _tag: "StoreFailed"; storeError: StoreError; message: string };
+
+export class BackupReadFailure extends Error {
+  constructor(readonly error: BackupReadError) {
+    super(error.message);
+  }
+}
+
+/** openObject, with every failure as a BackupReadFailure. */
+export async function openChecked(store: BackupStore, manifest: Manifest, ref: ObjectRef, keys?: DecryptionKeys): Promise<Readable> {
+  try {
+    return await openObject(store, manifest, ref, keys);
+  } catch (e) {
+    if (!(e instanceof OpenFailure)) throw e;
+    if (e.error._tag === "DecryptionFailed") throw new BackupReadFailure(e.error);
+    throw new BackupReadFailure({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
+  }
+}
+
+/** What reading an object's bytes failed with, as a BackupReadError naming the object. */
+export const corruptObject = (key: string, cause: unknown): BackupReadError =>
+  cause instanceof IntegrityError
+    ? { _tag: "ObjectCorrupt", key, message: cause.message }
+    : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}` };
+
+/** Every object the manifest lists must be in the store at its recorded size; checked before anything is changed or written. */
+export async function checkObjects(store: BackupStore, manifest: Manifest): Promise<void> {
+  const prefix = backupPrefix(manifest.id);
+  const listed = await store.list(prefix);
+  if (listed.isErr()) throw new BackupReadFailure({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+  const sizes = new Map(listed.value.map((o) => [o.key.slice(prefix.length), o.bytes]));
+  for (const o of storedObjects(manifest)) {
+    const size = sizes.get(o.key);
+    if (size === undefined) throw new BackupReadFailure({ _tag: "ObjectMissing", key: o.key, message: `backup ${manifest.id} is damaged: object ${o.key} is missing from ${store.location}` });
+    if (size !== o.bytes) throw new BackupReadFailure({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${manifest.id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
+  }
 }
 
 export { IntegrityError };
