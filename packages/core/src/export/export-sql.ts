@@ -1,5 +1,4 @@
 import { once } from "node:events";
-import { text } from "node:stream/consumers";
 import type { Writable } from "node:stream";
 import { copyFromSql } from "../dump/copy-plan.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
@@ -9,9 +8,9 @@ import { SESSION_SETTINGS } from "../pg/session.js";
 import { literal, qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
-import { readManifest, type CatalogError } from "../store/backup-catalog.js";
+import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, checkObjects, corruptObject, missingKeys, openChecked } from "../store/verified-read.js";
+import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import { causeMessage } from "../util/errors.js";
 
 /** Why an export stopped. Errors before `ObjectCorrupt`/`WriteFailed` mid-stream wrote nothing. */
@@ -176,24 +175,10 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
 
 
 
-/** Every object the manifest lists must be in the store at its recorded size, before a byte is written. */
-
 async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
   const { store, id } = { store: deps.store, id: input.id };
-  const m = await readManifest(store, id);
-  if (m.isErr()) fail(m.error);
-  const manifest = m._unsafeUnwrap();
-  const keysMissing = missingKeys(manifest, deps.decryption);
-  if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
-  await checkObjects(store, manifest);
-  // The schema is read whole (it is small) before anything is written: it also proves the keys.
-  let items: DdlItem[];
-  try {
-    items = (JSON.parse(await text(await openChecked(store, manifest, manifest.schema, deps.decryption))) as { items: DdlItem[] }).items;
-  } catch (cause) {
-    if (cause instanceof ExportFailure) throw cause;
-    return fail(corruptObject(manifest.schema.key, cause));
-  }
+  // Everything about the backup is checked before a byte of the script is written.
+  const { manifest, items } = await openBackup(store, id, deps.decryption);
 
   const w = sqlWriter(out);
   const progress: ExportProgress = { phase: "pre-data", tablesTotal: manifest.tables.length, tablesDone: 0, rows: 0 };

@@ -1,4 +1,3 @@
-import { text } from "node:stream/consumers";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { copyFromSql } from "../dump/copy-plan.js";
@@ -10,9 +9,9 @@ import { applySessionSettings, type PgClient, type PgConnect } from "../pg/sessi
 import { qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
-import { readManifest, type CatalogError } from "../store/backup-catalog.js";
+import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, checkObjects, corruptObject, missingKeys, openChecked } from "../store/verified-read.js";
+import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError } from "../util/meter.js";
@@ -114,14 +113,6 @@ async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient>
 
 /** Every object the manifest lists must be in the store at its recorded size. */
 
-export async function readSchemaItems(store: BackupStore, manifest: Manifest, keys?: DecryptionKeys): Promise<DdlItem[]> {
-  const opened = await openChecked(store, manifest, manifest.schema, keys);
-  try {
-    return (JSON.parse(await text(opened)) as { items: DdlItem[] }).items;
-  } catch (cause) {
-    return fail(corruptObject(manifest.schema.key, cause));
-  }
-}
 
 
 
@@ -130,14 +121,8 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
   const { store, id } = { store: deps.store, id: input.id };
   const progress: RestoreProgress = { phase: "check", tablesTotal: 0, tablesDone: 0, rows: 0 };
   deps.onProgress?.({ ...progress });
-  const m = await readManifest(store, id);
-  if (m.isErr()) fail(m.error);
-  const manifest = m._unsafeUnwrap();
-  const keysMissing = missingKeys(manifest, deps.decryption);
-  if (keysMissing) fail({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
-  await checkObjects(store, manifest);
-  // Reading the schema first also proves the keys open the backup, before the target is touched.
-  const items = await readSchemaItems(store, manifest, deps.decryption);
+  // Everything about the backup is checked before the target is touched.
+  const { manifest, items } = await openBackup(store, id, deps.decryption);
 
   const clients: PgClient[] = [];
   try {

@@ -1,7 +1,10 @@
 import { pipeline, type Readable } from "node:stream";
 import { decompressor } from "../dump/compression.js";
 import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/encryption.js";
+import { text } from "node:stream/consumers";
 import { storedObjects, type Manifest } from "../manifest/manifest.js";
+import type { DdlItem } from "../schema/model.js";
+import { readManifest, type CatalogError } from "./backup-catalog.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
 import { backupPrefix } from "./backup-id.js";
 import type { BackupStore, StoreError } from "./backup-store.js";
@@ -59,10 +62,10 @@ export async function openObject(store: BackupStore, manifest: Manifest, ref: Ob
 
 /** Why an object of a backup could not be read as the manifest says: shared by restore and export. */
 export type BackupReadError =
+  | CatalogError
   | { _tag: "ObjectMissing"; key: string; message: string }
   | { _tag: "ObjectCorrupt"; key: string; message: string }
-  | { _tag: "DecryptionFailed"; key: string; message: string }
-  | { _tag: "StoreFailed"; storeError: StoreError; message: string };
+  | { _tag: "DecryptionFailed"; key: string; message: string };
 
 export class BackupReadFailure extends Error {
   constructor(readonly error: BackupReadError) {
@@ -97,6 +100,26 @@ export async function checkObjects(store: BackupStore, manifest: Manifest): Prom
     const size = sizes.get(o.key);
     if (size === undefined) throw new BackupReadFailure({ _tag: "ObjectMissing", key: o.key, message: `backup ${manifest.id} is damaged: object ${o.key} is missing from ${store.location}` });
     if (size !== o.bytes) throw new BackupReadFailure({ _tag: "ObjectCorrupt", key: o.key, message: `backup ${manifest.id} is damaged: object ${o.key} is ${size} bytes, the manifest recorded ${o.bytes}` });
+  }
+}
+
+/**
+ * Opens a backup for reading, before anything is changed or written: its manifest, a check that
+ * the keys are there and every object is present at its size, and its schema, whose reading also
+ * proves the keys open it. Throws a BackupReadFailure naming what is wrong.
+ */
+export async function openBackup(store: BackupStore, id: string, keys?: DecryptionKeys): Promise<{ manifest: Manifest; items: DdlItem[] }> {
+  const m = await readManifest(store, id);
+  if (m.isErr()) throw new BackupReadFailure(m.error);
+  const manifest = m.value;
+  const keysMissing = missingKeys(manifest, keys);
+  if (keysMissing) throw new BackupReadFailure({ _tag: "DecryptionFailed", key: manifest.schema.key, message: keysMissing });
+  await checkObjects(store, manifest);
+  const schema = await openChecked(store, manifest, manifest.schema, keys);
+  try {
+    return { manifest, items: (JSON.parse(await text(schema)) as { items: DdlItem[] }).items };
+  } catch (cause) {
+    throw new BackupReadFailure(corruptObject(manifest.schema.key, cause));
   }
 }
 
