@@ -2,26 +2,44 @@ import type { OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
 import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import type { Config } from "../config/config-schema.js";
+import { UsageError } from "../adapters/postgres-url.js";
 import type { Output } from "../output.js";
 
+/** This runner's public IP, as AWS sees it, for openIngress without a CIDR. */
+async function publicIp(): Promise<string> {
+  try {
+    const r = await fetch("https://checkip.amazonaws.com", { signal: AbortSignal.timeout(10_000) });
+    const ip = (await r.text()).trim();
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip;
+    throw new Error(`unexpected answer ${ip.slice(0, 40)}`);
+  } catch (e) {
+    throw new UsageError(`open ingress: cannot find this host's public IP (${e instanceof Error ? e.message : e}); give it as <sg>=<ip>/32`);
+  }
+}
+
 /**
- * The `snapshot` stage of `run`: restores the snapshot to a temporary instance whose `close`
+ * The `snapshot` stage of `run` and of `backup --rds-instance`: restores the snapshot to a temporary instance whose `close`
  * deletes it. SIGINT/SIGTERM delete it too before the process exits.
  */
 export async function openRdsSource(out: Output, src: Config["source"]): Promise<OpenedSource> {
   const { rds, ec2 } = awsClients({ ...(src.region ? { rdsRegion: src.region } : {}), ...(src.profile ? { rdsProfile: src.profile } : {}), ...(src.endpoint ? { rdsEndpoint: src.endpoint } : {}) });
-  const [securityGroupId, cidr] = (src.openIngress ?? "").split("=");
+  const [securityGroupId, givenCidr] = (src.openIngress ?? "").split("=");
+  const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
+  const existingPassword = src.masterPasswordEnv ? process.env[src.masterPasswordEnv] : undefined;
+  if (src.masterPasswordEnv && !existingPassword) throw new UsageError(`master password variable ${src.masterPasswordEnv} is empty or unset`);
   const interrupt = new AbortController();
   let release: (() => Promise<unknown>) | undefined;
+  let restoring: Promise<unknown> = Promise.resolve();
+  // While restoring, aborting makes restoreSnapshot delete the instance itself; once the dump runs
+  // on it, deleting it directly also ends the dump. Either way: exit after the delete.
   const onSignal = (signal: NodeJS.Signals) => {
     out.event("signal", { signal, action: "deleting the temporary instance before exiting" });
     interrupt.abort();
-    void (release?.() ?? new Promise((r) => setTimeout(r, 10_000))).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    void (release ? release() : restoring).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const existingPassword = src.masterPasswordEnv ? process.env[src.masterPasswordEnv] : undefined;
-  const r = await restoreSnapshot(
+  const pending = restoreSnapshot(
     { rds, ec2, onProgress: (e) => out.event(`rds.${e.step.replace(/ /g, "-")}`, { ...e }) },
     {
       sourceInstance: src.rdsInstance!,
@@ -38,6 +56,8 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
       ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),
     },
   );
+  restoring = Promise.resolve(pending).catch(() => {});
+  const r = await pending;
   if (r.isErr()) {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -46,6 +66,7 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
   const instance = r.value;
   release = async () => instance.release();
   const database = src.database ?? instance.database ?? "postgres";
+  out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database });
   return {
     connect: temporaryInstanceConnect(instance, database, { tls: src.tls, ...(src.caBundle ? { rdsCaBundle: src.caBundle } : {}) }),
     describe: { kind: "rds-snapshot", host: instance.host, port: instance.port, database, user: instance.masterUsername, instance: src.rdsInstance!, snapshotId: instance.snapshotId },
