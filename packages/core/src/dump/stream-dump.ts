@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { to as copyTo } from "pg-copy-streams";
 import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "../manifest/manifest.js";
 import { describeConnectError } from "../pg/connect-error.js";
+import { qname } from "../pg/sql.js";
 import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
 import { ResultAsync } from "../result.js";
 import { captureSchema } from "../schema/capture.js";
@@ -300,7 +301,7 @@ async function exportSnapshot(client: PgClient): Promise<SnapshotInfo> {
 
 /** ACCESS SHARE locks, as pg_dump takes: concurrent DDL waits until the dump is done. */
 async function lockTables(client: PgClient, schema: SchemaCapture): Promise<void> {
-  const names = schema.tables.map((t) => `"${t.schema.replace(/"/g, '""')}"."${t.name.replace(/"/g, '""')}"`);
+  const names = schema.tables.map((t) => qname(t.schema, t.name));
   for (let i = 0; i < names.length; i += 500) {
     await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
   }

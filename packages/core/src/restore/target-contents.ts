@@ -1,7 +1,7 @@
 import { ident } from "../pg/sql.js";
+import { USER_NAMESPACE } from "../schema/catalog.js";
 import type { PgClient } from "../pg/session.js";
 
-const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 
 /**
  * What a database holds that a restore would collide with, as readable names (empty when the
@@ -9,11 +9,11 @@ const USER_NS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nsp
  */
 export async function describeContents(client: PgClient): Promise<string[]> {
   const r = await client.query<{ what: string }>(
-    `SELECT 'schema ' || n.nspname AS what FROM pg_catalog.pg_namespace n WHERE ${USER_NS} AND n.nspname <> 'public'
-     UNION ALL SELECT 'relation ' || n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_NS}
-     UNION ALL SELECT 'routine ' || n.nspname || '.' || p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_NS}
+    `SELECT 'schema ' || n.nspname AS what FROM pg_catalog.pg_namespace n WHERE ${USER_NAMESPACE} AND n.nspname <> 'public'
+     UNION ALL SELECT 'relation ' || n.nspname || '.' || c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ${USER_NAMESPACE}
+     UNION ALL SELECT 'routine ' || n.nspname || '.' || p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_NAMESPACE}
      UNION ALL SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-               WHERE ${USER_NS} AND t.typtype IN ('e', 'd', 'r', 'm', 'b', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
+               WHERE ${USER_NAMESPACE} AND t.typtype IN ('e', 'd', 'r', 'm', 'b', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
      UNION ALL SELECT 'extension ' || x.extname FROM pg_catalog.pg_extension x WHERE x.extname <> 'plpgsql'
      UNION ALL SELECT 'large object ' || l.oid FROM pg_catalog.pg_largeobject_metadata l
      LIMIT 20`,
@@ -28,7 +28,7 @@ export async function describeContents(client: PgClient): Promise<string[]> {
 export async function cleanDatabase(client: PgClient): Promise<void> {
   await client.query("BEGIN");
   const schemas = await client.query<{ nspname: string }>(
-    `SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE ${USER_NS} AND n.nspname <> 'public'`,
+    `SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE ${USER_NAMESPACE} AND n.nspname <> 'public'`,
   );
   const extensions = await client.query<{ extname: string }>(`SELECT extname FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql'`);
   for (const x of extensions.rows) await client.query(`DROP EXTENSION IF EXISTS ${ident(x.extname)} CASCADE`);
