@@ -8,7 +8,8 @@
 #      the row count psql reports are checked against the manifest
 #   4. large objects: the `LO <oid> <bytes>\n` + bytes records, decoded with od and awk into
 #      lo_create/lo_put calls, in one transaction
-#   5. post-data DDL (indexes, constraints, foreign keys, triggers, rules, policies), by phase
+#   5. post-data DDL (indexes, constraints, foreign keys, triggers, rules, policies), in the
+#      schema's order (every item after what it depends on)
 #   6. sequence states (setval) and REFRESH of the materialized views that were populated
 #   7. owners and privileges, each skipped with a WARNING where a role it names is missing
 #
@@ -257,8 +258,8 @@ if [ "$(jq -r '.largeObjects != null' "$M")" = true ]; then
   say "large objects: $lo_count"
 fi
 
-# 5. Post-data, phase by phase (indexes, partition index attachments, foreign keys, the rest).
-jq -r "$defs"'[.items[] | select(.section == "post-data")] as $post | ($post | map(.phase) | unique)[] as $p | $post[] | select(.phase == $p) | item' "$tmp/schema.json" >"$tmp/post-data.sql"
+# 5. Post-data in the schema's order: each item after what it depends on (indexes first).
+jq -r "$defs"'.items[] | select(.section == "post-data") | item' "$tmp/schema.json" >"$tmp/post-data.sql"
 say "post-data: $(jq '[.items[] | select(.section == "post-data")] | length' "$tmp/schema.json") statements"
 run_psql -q -1 -f "$tmp/post-data.sql" >/dev/null || die "post-data (indexes, constraints, triggers) failed"
 

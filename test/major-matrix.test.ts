@@ -1,7 +1,7 @@
 /**
- * Issue 3, acceptance 2: the edge-case corpus and pagila round-trip on the other majors RDS runs
- * (15 and 17 run in every other test file), compared by object inventory (each object's DDL
- * digest) and data digests.
+ * Issue 3, acceptance 2, and issue 9: the edge-case corpus, pagila and the dependency-order
+ * corpus round-trip on the other majors RDS runs (15 and 17 run in every other test file),
+ * compared by object inventory (each object's DDL digest) and data digests.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadCorpus } from "./support/corpus.ts";
@@ -13,7 +13,7 @@ const started: Cluster[] = [];
 afterAll(() => Promise.all(started.map((c) => c.stop())));
 
 describe.each([13, 14, 16, 18] as Major[])("PostgreSQL %i", (major) => {
-  it.each(["edge-cases", "pagila"] as const)("%s round-trips with identical inventory and data", async (corpus) => {
+  it.each(["edge-cases", "pagila", "dependency-order"] as const)("%s round-trips with identical inventory and data", async (corpus) => {
     let c = started.find((s) => s.major === major);
     if (!c) {
       c = await startCluster(major);

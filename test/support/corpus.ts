@@ -16,11 +16,16 @@ function findCorpus(): string {
 export const CORPORA = {
   pagila: ["pagila/schema.sql", "pagila/data.sql"],
   chinook: ["chinook/chinook.sql"],
+  // The real schema of the Cobalt application; it needs PostgreSQL 15+ and a `cobalt` role.
+  cobalt: ["cobalt/schema.sql", "cobalt/data.sql"],
 } as const;
-export type CorpusName = keyof typeof CORPORA | "edge-cases";
+/** Our own corpora: every object kind and value shape; objects ordered by their dependencies. */
+const OWN = {
+  "edge-cases": join(repoRoot, "test/corpus/edge-cases.sql"),
+  "dependency-order": join(repoRoot, "test/corpus/dependency-order.sql"),
+} as const;
+export type CorpusName = keyof typeof CORPORA | keyof typeof OWN;
 
-/** Our own corpus of every object kind and value shape (test/corpus/edge-cases.sql). */
-export const EDGE_CASES = join(repoRoot, "test/corpus/edge-cases.sql");
 
 export function psqlFile(url: string, file: string): void {
   execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", file], {
@@ -36,7 +41,8 @@ export function psqlCommand(url: string, sql: string): string {
 }
 
 export function loadCorpus(url: string, name: CorpusName): void {
-  if (name === "edge-cases") return psqlFile(url, EDGE_CASES);
+  if (name === "edge-cases" || name === "dependency-order") return psqlFile(url, OWN[name]);
+  if (name === "cobalt") psqlCommand(url, "DO $$ BEGIN CREATE ROLE cobalt; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
   const root = findCorpus();
   for (const f of CORPORA[name]) psqlFile(url, join(root, f));
 }

@@ -1,9 +1,10 @@
 /**
- * Starts one PostgreSQL 15 and one PostgreSQL 17 cluster for the whole run, with pagila and
- * chinook (and our edge-case corpus) loaded into template databases that tests clone (CREATE DATABASE ... TEMPLATE).
+ * Starts one PostgreSQL 15 and one PostgreSQL 17 cluster for the whole run, with pagila, chinook,
+ * Cobalt's own schema (15 only) and our edge-case and dependency-order corpora loaded into
+ * template databases that tests clone (CREATE DATABASE ... TEMPLATE).
  */
 import type { TestProject } from "vitest/node";
-import { loadCorpus } from "./corpus.ts";
+import { loadCorpus, type CorpusName } from "./corpus.ts";
 import { MAJORS, startCluster, type Cluster } from "./postgres.ts";
 
 declare module "vitest" {
@@ -30,7 +31,9 @@ export async function setup(project: TestProject): Promise<void> {
     MAJORS.map(async (major) => {
       const c = await startCluster(major);
       started.push(c);
-      for (const corpus of ["pagila", "chinook", "edge-cases"] as const) {
+      // Cobalt's schema needs PostgreSQL 15 or later; it is loaded where the oracle runs.
+      const corpora: CorpusName[] = ["pagila", "chinook", "edge-cases", "dependency-order", ...(major === 15 ? (["cobalt"] as const) : [])];
+      for (const corpus of corpora) {
         await c.createDatabase(`${corpus}_tpl`);
         loadCorpus(c.url(`${corpus}_tpl`), corpus);
       }

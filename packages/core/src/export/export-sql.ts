@@ -70,7 +70,7 @@ const fail = (error: ExportError): never => {
  * Writes one plain SQL script that stock `psql -v ON_ERROR_STOP=1 -f script.sql` restores into an
  * empty database, in restore's order: session settings, pre-data DDL, each table as
  * `COPY ... FROM stdin` with its COPY text inline, large objects (`lo_create` + `lo_put` in
- * chunks), post-data DDL by phase, sequence states, materialized view refreshes, then owners and
+ * chunks), post-data DDL in dependency order, sequence states, materialized view refreshes, then owners and
  * privileges, each in a DO block that skips it (with a WARNING) when a role it names is missing
  * or the statement is refused.
  *
@@ -235,11 +235,8 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
 
     progress.phase = "post-data";
     deps.onProgress?.({ ...progress });
-    const post = items.filter((i) => i.section === "post-data");
-    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
-      await w.write(`\n--\n-- post-data, phase ${phase}\n--\n\n`);
-      for (const item of post.filter((i) => i.phase === phase)) await writeItem(w, item);
-    }
+    await w.write("\n--\n-- post-data\n--\n\n");
+    for (const item of items.filter((i) => i.section === "post-data")) await writeItem(w, item);
 
     progress.phase = "finish";
     deps.onProgress?.({ ...progress });

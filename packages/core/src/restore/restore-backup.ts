@@ -16,6 +16,7 @@ import type { DecryptionKeys } from "../dump/encryption.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
+import { postDataBatches } from "./post-data-batches.js";
 import { cleanDatabase, describeContents } from "./target-contents.js";
 
 /** Why a restore stopped. Errors before `SchemaApplyFailed` leave the target untouched. */
@@ -76,6 +77,9 @@ export interface RestoreOutput {
   skippedPrivileges: SkippedPrivilege[];
   durationMs: number;
 }
+
+/** Pre-data statements per transaction. */
+const PRE_DATA_BATCH = 500;
 
 class RestoreFailure extends Error {
   constructor(readonly error: RestoreError) {
@@ -142,9 +146,14 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
 
     progress.phase = "pre-data";
     deps.onProgress?.({ ...progress });
-    await main.query("BEGIN");
-    for (const item of items.filter((i) => i.section === "pre-data")) await applyItem(main, item);
-    await main.query("COMMIT");
+    // In transactions of a bounded size: one for tens of thousands of objects would exhaust the
+    // server's lock table (max_locks_per_transaction), as pg_restore --single-transaction can.
+    const pre = items.filter((i) => i.section === "pre-data");
+    for (let from = 0; from < pre.length; from += PRE_DATA_BATCH) {
+      await main.query("BEGIN");
+      for (const item of pre.slice(from, from + PRE_DATA_BATCH)) await applyItem(main, item);
+      await main.query("COMMIT");
+    }
 
     progress.phase = "data";
     progress.tablesTotal = manifest.tables.length;
@@ -176,12 +185,10 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     }
     progress.phase = "post-data";
     deps.onProgress?.({ ...progress });
-    const post = items.filter((i) => i.section === "post-data");
-    for (const phase of [...new Set(post.map((i) => i.phase))].sort((a, b) => a - b)) {
-      const batch = post.filter((i) => i.phase === phase);
-      // Index builds run side by side; the later phases are quick and order-sensitive.
-      if (phase === 1) await runPool(workers, batch, applyItem);
-      else for (const item of batch) await applyItem(main, item);
+    // In dependency order; index builds that do not depend on one another run side by side.
+    for (const batch of postDataBatches(items.filter((i) => i.section === "post-data"))) {
+      if (batch.parallel) await runPool(workers, batch.items, applyItem);
+      else await applyItem(main, batch.items[0]!);
     }
 
     progress.phase = "finish";

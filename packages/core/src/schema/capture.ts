@@ -2,7 +2,7 @@ import type { PgClient } from "../pg/session.js";
 import { ResultAsync, errAsync, okAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
 import type { SchemaError } from "./errors.js";
-import type { SchemaCapture } from "./model.js";
+import type { DdlItem, DdlNode, SchemaCapture } from "./model.js";
 import { orderItems } from "./order.js";
 import { capturePostData } from "./post-data.js";
 import { capturePrivileges } from "./privileges.js";
@@ -30,17 +30,23 @@ async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
   const problem = await findUnsupported(client);
   if (problem) return problem;
   const relations = await captureRelations(client, versionNum);
-  const items = [
-    ...(await captureSchemas(client, versionNum)),
-    ...(await captureExtensions(client)),
-    ...(await captureCollations(client, versionNum)),
+  const simple = (items: DdlItem[]): DdlNode[] => items.map((item) => ({ item }));
+  const nodes = [
+    ...simple(await captureSchemas(client, versionNum)),
+    ...simple(await captureExtensions(client)),
+    ...simple(await captureCollations(client, versionNum)),
     ...(await captureTypes(client, versionNum)),
-    ...(await captureRoutines(client)),
-    ...relations.items,
+    ...(await captureRoutines(client, versionNum)),
+    ...relations.nodes,
     ...(await capturePostData(client, versionNum)),
-    ...(await capturePrivileges(client)),
-  ].filter((i) => i.sql.trim() !== "");
-  const ordered = await orderItems(client, items);
-  if (!Array.isArray(ordered)) return ordered;
-  return { serverVersionNum: versionNum, items: ordered, tables: relations.tables, sequences: relations.sequences, matviews: relations.matviews };
+  ].filter((n) => n.item.sql.trim() !== "");
+  const ordered = await orderItems(client, nodes);
+  if ("_tag" in ordered) return ordered;
+  // Materialized views are refreshed in the order they were created: each after those it reads.
+  const position = new Map(ordered.items.map((item, i) => [item.id, i]));
+  const matviews = [...relations.matviews].sort(
+    (a, b) => position.get(`materialized view ${a.schema}.${a.name}`)! - position.get(`materialized view ${b.schema}.${b.name}`)!,
+  );
+  const items = [...ordered.items, ...(await capturePrivileges(client))];
+  return { serverVersionNum: versionNum, items, tables: relations.tables, sequences: relations.sequences, matviews };
 }

@@ -4,8 +4,9 @@
 export type Section = "pre-data" | "post-data" | "privileges";
 
 /**
- * Post-data runs in phases; items inside one phase may run in parallel (index builds), phases
- * run in order so that, e.g., foreign keys find the unique indexes they need.
+ * Post-data items are ordered by their dependencies; the phase breaks ties (indexes first, then
+ * attachments and postponed definitions, foreign keys, behaviour) and marks what may run in
+ * parallel: consecutive `indexes` items that do not depend on one another (index builds).
  */
 export const POST_DATA_PHASE = {
   indexes: 1,
@@ -27,10 +28,34 @@ export interface DdlItem {
   phase: number;
   /** Catalog identity used for dependency ordering: `classid:objid` keys this item stands for. */
   catalogKeys: string[];
-  /** Item ids that must run first, beyond what pg_depend records. */
+  /**
+   * Ids of the items that must run before this one. At capture time: ordering constraints beyond
+   * what pg_depend records. In a captured schema: every direct dependency on another item, after
+   * loop repair, so a restore can schedule items (and select them) by their real dependencies.
+   */
   dependsOn?: string[];
   /** Roles the statement names (privileges section): skipped where one does not exist. */
   roles?: string[];
+}
+
+/**
+ * A capture-time object: one item, plus what dependency-loop repair (as pg_dump's
+ * `repairDependencyLoop` does) may do with it. Never serialized.
+ */
+export interface DdlNode {
+  item: DdlItem;
+  /**
+   * Pieces rendered inside `item.sql` (a table's CHECK constraints, a domain's, a view's query)
+   * that repair may split off into their own post-data item: each part's `sql` is that separate
+   * form, its `catalogKeys` the catalog rows it stands for.
+   */
+  parts?: DdlItem[];
+  /** `item.sql` without the parts whose ids are given (required when `parts` is set). */
+  renderWithout?: (split: ReadonlySet<string>) => string;
+  /** Repair may move the whole item after the data (materialized views, SQL-standard bodies). */
+  postponable?: boolean;
+  /** Catalog keys of objects this must follow beyond pg_depend (an attach needs both indexes). */
+  dependsOnKeys?: string[];
 }
 
 export interface TableData {

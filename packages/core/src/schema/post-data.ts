@@ -1,8 +1,10 @@
 import type { PgClient } from "../pg/session.js";
 import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
-import { POST_DATA_PHASE, type DdlItem } from "./model.js";
+import { POST_DATA_PHASE, type DdlItem, type DdlNode } from "./model.js";
 
 const post = (phase: number, item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, section: "post-data", phase });
+/** An item that must follow the objects with these catalog keys (which pg_depend does not link). */
+const after = (item: DdlItem, keys: string[]): DdlNode => ({ item, dependsOnKeys: keys });
 
 const USER_TABLE = `${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "t.oid")}`;
 
@@ -10,15 +12,17 @@ const USER_TABLE = `${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "t.oi
  * Everything that would change or reject data if it existed during the load: indexes,
  * constraints, triggers, rules, row-level security, extended statistics.
  */
-export async function capturePostData(client: PgClient, versionNum: number): Promise<DdlItem[]> {
-  const items: DdlItem[] = [];
-  items.push(...(await indexesAndConstraints(client)));
-  items.push(...(await triggers(client, versionNum)));
-  items.push(...(await rules(client)));
-  items.push(...(await policies(client)));
-  items.push(...(await statistics(client, versionNum)));
-  items.push(...(await largeObjectComments(client)));
-  return items;
+export async function capturePostData(client: PgClient, versionNum: number): Promise<DdlNode[]> {
+  const wrap = (items: DdlItem[]) => items.map((item): DdlNode => ({ item }));
+  return [
+    ...(await indexesAndConstraints(client)),
+    ...wrap(await triggers(client)),
+    ...(await triggerClones(client)),
+    ...wrap(await rules(client)),
+    ...wrap(await policies(client)),
+    ...wrap(await statistics(client, versionNum)),
+    ...wrap(await largeObjectComments(client)),
+  ];
 }
 
 /** Large objects travel with the data; their comments are restored after them. */
@@ -34,7 +38,7 @@ async function largeObjectComments(client: PgClient): Promise<DdlItem[]> {
   );
 }
 
-async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
+async function indexesAndConstraints(client: PgClient): Promise<DdlNode[]> {
   const indexes = await rows<{
     oid: number;
     nspname: string;
@@ -46,6 +50,8 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
     indisreplident: boolean;
     conoid: number | null;
     parent: string | null;
+    parent_oid: number | null;
+    stats: { attnum: number; target: number }[] | null;
     comment: string | null;
   }>(
     client,
@@ -58,6 +64,9 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
             (SELECT pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.relname)
                FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_class p ON p.oid = h.inhparent
                JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE h.inhrelid = i.indexrelid) AS parent,
+            (SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) AS parent_oid,
+            (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('attnum', a.attnum, 'target', a.attstattarget) ORDER BY a.attnum)
+               FROM pg_catalog.pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) AS stats,
             pg_catalog.obj_description(i.indexrelid, 'pg_class') AS comment
        FROM pg_catalog.pg_index i
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -76,6 +85,7 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
     def: string;
     conparentid: number;
     convalidated: boolean;
+    conislocal: boolean;
     conindid: number;
     comment: string | null;
   }>(
@@ -83,7 +93,7 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
     `SELECT c.oid, c.conname, c.contype, t.relkind,
             pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
             n.nspname || '.' || t.relname AS tdisplay,
-            pg_catalog.pg_get_constraintdef(c.oid) AS def, c.conparentid, c.convalidated, c.conindid,
+            pg_catalog.pg_get_constraintdef(c.oid) AS def, c.conparentid, c.convalidated, c.conislocal, c.conindid,
             pg_catalog.obj_description(c.oid, 'pg_constraint') AS comment
        FROM pg_catalog.pg_constraint c
        JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
@@ -92,56 +102,64 @@ async function indexesAndConstraints(client: PgClient): Promise<DdlItem[]> {
       ORDER BY c.oid`,
   );
 
-  const items: DdlItem[] = [];
-  const indexName = new Map<number, string>();
-  for (const ix of indexes) indexName.set(ix.oid, qname(ix.nspname, ix.relname));
+  const items: DdlNode[] = [];
+  const byOid = new Map(indexes.map((ix) => [ix.oid, ix]));
+  const indexName = (ix: (typeof indexes)[number]) => qname(ix.nspname, ix.relname);
+  // Statistics targets of expression columns: ALTER INDEX takes the column's position.
+  const indexStats = (ix: (typeof indexes)[number]) =>
+    (ix.stats ?? []).map((s) => `\nALTER INDEX ${indexName(ix)} ALTER COLUMN ${s.attnum} SET STATISTICS ${s.target};`).join("");
+  const push = (item: DdlItem) => items.push({ item });
   for (const c of constraints) {
     const display = `${c.tdisplay}.${c.conname}`;
     const on = `CONSTRAINT ${ident(c.conname)} ON ${c.table}`;
     if (c.contype === "c") {
-      // Validated CHECKs are part of CREATE TABLE; NOT VALID ones must stay NOT VALID.
-      if (c.convalidated) continue;
-      items.push(post(POST_DATA_PHASE.foreignKeys, { id: `check constraint ${display}`, kind: "check constraint", name: display, sql: `ALTER TABLE ${c.relkind === "p" ? "" : "ONLY "}${c.table} ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
+      // Validated CHECKs are part of CREATE TABLE. NOT VALID ones stay NOT VALID, are added after
+      // the data that may violate them, once: on the table that declares them, without ONLY, so
+      // inheritance children and partitions get theirs from it.
+      if (c.convalidated || !c.conislocal) continue;
+      push(post(POST_DATA_PHASE.foreignKeys, { id: `check constraint ${display}`, kind: "check constraint", name: display, sql: `ALTER TABLE ${c.table} ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
       continue;
     }
     if (c.contype === "f") {
       // A foreign key inherited from a partitioned parent is recreated by the parent's.
       if (c.conparentid !== 0) continue;
       const only = c.relkind === "p" ? "" : "ONLY ";
-      items.push(post(POST_DATA_PHASE.foreignKeys, { id: `fk constraint ${display}`, kind: "fk constraint", name: display, sql: `ALTER TABLE ${only}${c.table}\n    ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
+      push(post(POST_DATA_PHASE.foreignKeys, { id: `fk constraint ${display}`, kind: "fk constraint", name: display, sql: `ALTER TABLE ${only}${c.table}\n    ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`, catalogKeys: [key("pg_constraint", c.oid)] }));
       continue;
     }
-    const ix = indexes.find((i) => i.oid === c.conindid);
+    const ix = byOid.get(c.conindid);
     let sql = `ALTER TABLE ONLY ${c.table}\n    ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(on, c.comment)}`;
-    if (ix) sql += commentSql(`INDEX ${indexName.get(ix.oid)}`, ix.comment);
-    items.push(post(POST_DATA_PHASE.indexes, { id: `constraint ${display}`, kind: "constraint", name: display, sql, catalogKeys: [key("pg_constraint", c.oid), key("pg_class", c.conindid)] }));
+    if (ix) sql += indexStats(ix) + commentSql(`INDEX ${indexName(ix)}`, ix.comment);
+    push(post(POST_DATA_PHASE.indexes, { id: `constraint ${display}`, kind: "constraint", name: display, sql, catalogKeys: [key("pg_constraint", c.oid), key("pg_class", c.conindid)] }));
   }
   for (const ix of indexes) {
-    const name = indexName.get(ix.oid)!;
+    const name = indexName(ix);
     const display = `${ix.nspname}.${ix.relname}`;
+    const self = [key("pg_class", ix.oid)];
     if (!ix.conoid) {
-      items.push(post(POST_DATA_PHASE.indexes, { id: `index ${display}`, kind: "index", name: display, sql: `${ix.def};${commentSql(`INDEX ${name}`, ix.comment)}`, catalogKeys: [key("pg_class", ix.oid)] }));
+      push(post(POST_DATA_PHASE.indexes, { id: `index ${display}`, kind: "index", name: display, sql: `${ix.def};${indexStats(ix)}${commentSql(`INDEX ${name}`, ix.comment)}`, catalogKeys: self }));
     }
-    if (ix.parent) {
-      items.push(post(POST_DATA_PHASE.attach, { id: `index attach ${display}`, kind: "index attach", name: display, sql: `ALTER INDEX ${ix.parent} ATTACH PARTITION ${name};`, catalogKeys: [] }));
+    if (ix.parent && ix.parent_oid) {
+      items.push(after(post(POST_DATA_PHASE.attach, { id: `index attach ${display}`, kind: "index attach", name: display, sql: `ALTER INDEX ${ix.parent} ATTACH PARTITION ${name};`, catalogKeys: [] }), [...self, key("pg_class", ix.parent_oid)]));
     }
     if (ix.indisclustered) {
-      items.push(post(POST_DATA_PHASE.attach, { id: `cluster ${display}`, kind: "cluster on", name: display, sql: `ALTER TABLE ${ix.table} CLUSTER ON ${ident(ix.relname)};`, catalogKeys: [] }));
+      items.push(after(post(POST_DATA_PHASE.attach, { id: `cluster ${display}`, kind: "cluster on", name: display, sql: `ALTER TABLE ${ix.table} CLUSTER ON ${ident(ix.relname)};`, catalogKeys: [] }), self));
     }
     if (ix.indisreplident) {
-      items.push(post(POST_DATA_PHASE.attach, { id: `replica identity ${display}`, kind: "replica identity", name: display, sql: `ALTER TABLE ONLY ${ix.table} REPLICA IDENTITY USING INDEX ${ident(ix.relname)};`, catalogKeys: [] }));
+      items.push(after(post(POST_DATA_PHASE.attach, { id: `replica identity ${display}`, kind: "replica identity", name: display, sql: `ALTER TABLE ONLY ${ix.table} REPLICA IDENTITY USING INDEX ${ident(ix.relname)};`, catalogKeys: [] }), self));
     }
   }
   return items;
 }
 
+const FIRING: Record<string, string> = { O: "ENABLE", D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" };
+
 /** Triggers and rules fire by default ('O'); any other firing state is restored explicitly. */
 function enableStateSql(table: string, what: "TRIGGER" | "RULE", name: string, state: string): string {
-  const clause = ({ D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" } as Record<string, string>)[state];
-  return clause ? `\nALTER TABLE ${table} ${clause} ${what} ${ident(name)};` : "";
+  return state !== "O" && FIRING[state] ? `\nALTER TABLE ${table} ${FIRING[state]} ${what} ${ident(name)};` : "";
 }
 
-async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+async function triggers(client: PgClient): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; tgname: string; table: string; tdisplay: string; def: string; tgenabled: string; comment: string | null }>(
     client,
     `SELECT g.oid, g.tgname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
@@ -151,7 +169,7 @@ async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]
        FROM pg_catalog.pg_trigger g
        JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
-      WHERE NOT g.tgisinternal ${versionNum >= 130000 ? "AND g.tgparentid = 0" : ""} AND ${USER_TABLE}
+      WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND ${USER_TABLE}
       ORDER BY g.oid`,
   );
   return list.map((g) => {
@@ -160,6 +178,29 @@ async function triggers(client: PgClient, versionNum: number): Promise<DdlItem[]
     sql += commentSql(`TRIGGER ${ident(g.tgname)} ON ${g.table}`, g.comment);
     const display = `${g.tdisplay}.${g.tgname}`;
     return post(POST_DATA_PHASE.behaviour, { id: `trigger ${display}`, kind: "trigger", name: display, sql, catalogKeys: [key("pg_trigger", g.oid)] });
+  });
+}
+
+/**
+ * A trigger on a partitioned table is cloned onto every partition; a clone whose firing state
+ * was changed on its partition (disabled on one, say) keeps that state.
+ */
+async function triggerClones(client: PgClient): Promise<DdlNode[]> {
+  const list = await rows<{ tgname: string; table: string; tdisplay: string; tgenabled: string; parent_oid: number }>(
+    client,
+    `SELECT g.tgname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
+            n.nspname || '.' || t.relname AS tdisplay, g.tgenabled, p.oid AS parent_oid
+       FROM pg_catalog.pg_trigger g
+       JOIN pg_catalog.pg_trigger p ON p.oid = g.tgparentid
+       JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+      WHERE g.tgenabled <> p.tgenabled AND ${USER_TABLE}
+      ORDER BY g.oid`,
+  );
+  return list.map((g) => {
+    const display = `${g.tdisplay}.${g.tgname}`;
+    const sql = `ALTER TABLE ONLY ${g.table} ${FIRING[g.tgenabled] ?? "ENABLE"} TRIGGER ${ident(g.tgname)};`;
+    return after(post(POST_DATA_PHASE.behaviour, { id: `trigger state ${display}`, kind: "trigger state", name: display, sql, catalogKeys: [] }), [key("pg_trigger", g.parent_oid)]);
   });
 }
 

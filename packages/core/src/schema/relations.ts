@@ -1,7 +1,7 @@
 import type { PgClient } from "../pg/session.js";
 import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
 import { groupBy } from "../util/group-by.js";
-import { POST_DATA_PHASE, type DdlItem, type MatviewRef, type SequenceRef, type TableData } from "./model.js";
+import { POST_DATA_PHASE, type DdlItem, type DdlNode, type MatviewRef, type SequenceRef, type TableData } from "./model.js";
 
 interface RelRow {
   oid: number;
@@ -48,6 +48,8 @@ interface NotNullRow {
   conname: string;
   convalidated: boolean;
   connoinherit: boolean;
+  conislocal: boolean;
+  coninhcount: number;
 }
 
 interface CheckRow {
@@ -79,13 +81,15 @@ interface SeqRow {
 }
 
 export interface RelationCapture {
-  items: DdlItem[];
+  nodes: DdlNode[];
   tables: TableData[];
   sequences: SequenceRef[];
   matviews: MatviewRef[];
 }
 
 const pre = (item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, section: "pre-data", phase: 0 });
+const node = (item: Omit<DdlItem, "section" | "phase">): DdlNode => ({ item: pre(item) });
+const checkId = (table: string, c: CheckRow) => `check constraint ${table}.${c.conname}`;
 
 /** Tables (plain, partitioned, partitions, inheritance children), sequences, views, materialized views. */
 export async function captureRelations(client: PgClient, versionNum: number): Promise<RelationCapture> {
@@ -146,7 +150,7 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     versionNum >= 180000
       ? await rows<NotNullRow>(
           client,
-          `SELECT conrelid, conkey[1] AS attnum, conname, convalidated, connoinherit
+          `SELECT conrelid, conkey[1] AS attnum, conname, convalidated, connoinherit, conislocal, coninhcount
              FROM pg_catalog.pg_constraint WHERE contype = 'n' AND conrelid = ANY($1::oid[])`,
           [oids],
         )
@@ -160,7 +164,7 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
   const identityBy = new Map<string, SeqRow>();
   for (const s of seqs) if (s.identity && s.owner_table != null) identityBy.set(`${s.owner_table}:${s.owner_col}`, s);
 
-  const out: RelationCapture = { items: [], tables: [], sequences: [], matviews: [] };
+  const out: RelationCapture = { nodes: [], tables: [], sequences: [], matviews: [] };
   for (const r of rels) {
     const name = qname(r.nspname, r.relname);
     const display = `${r.nspname}.${r.relname}`;
@@ -169,24 +173,47 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     const isTable = r.relkind === "r" || r.relkind === "p";
     // A view's defaults stay in its own item; a table's are separate items (below).
     if (!isTable) keys.push(...columns.filter((c) => c.attrdef_oid).map((c) => key("pg_attrdef", c.attrdef_oid!)));
-    if (r.relkind === "v" || r.relkind === "m") {
+    if (r.relkind === "v") {
+      out.nodes.push(viewNode(r, name, display, columns, keys));
+      continue;
+    }
+    if (r.relkind === "m") {
       if (r.rewrite_oid) keys.push(key("pg_rewrite", r.rewrite_oid));
-      out.items.push(pre({ id: `${r.relkind === "v" ? "view" : "materialized view"} ${display}`, kind: r.relkind === "v" ? "view" : "materialized view", name: display, sql: viewSql(r, name, columns), catalogKeys: keys }));
-      if (r.relkind === "m") out.matviews.push({ schema: r.nspname, name: r.relname, populated: r.ispopulated });
+      // No CREATE OR REPLACE for these: one that needs a post-data object moves after the data whole.
+      out.nodes.push({ item: pre({ id: `materialized view ${display}`, kind: "materialized view", name: display, sql: viewSql(r, name, columns), catalogKeys: keys }), postponable: true });
+      out.matviews.push({ schema: r.nspname, name: r.relname, populated: r.ispopulated });
       continue;
     }
     const tableChecks = checksBy.get(r.oid) ?? [];
-    keys.push(...tableChecks.filter((c) => c.convalidated).map((c) => key("pg_constraint", c.oid)));
     const inherits = parentsBy.get(r.oid) ?? [];
+    // Partitions must carry the parent's CHECK constraints before ATTACH; others only local ones.
+    const inline = tableChecks.filter((c) => c.convalidated && (r.relispartition || c.conislocal));
+    // Inherited ones come with INHERITS: they are the table's own catalog rows.
+    keys.push(...tableChecks.filter((c) => c.convalidated && !inline.includes(c)).map((c) => key("pg_constraint", c.oid)));
     const notNull = (c: ColRow) => notNullBy.get(`${r.oid}:${c.attnum}`);
-    const sql = tableSql(r, name, columns, tableChecks, r.relispartition ? [] : inherits, identityBy, notNull);
-    out.items.push(pre({ id: `table ${display}`, kind: "table", name: display, sql, catalogKeys: keys }));
+    const parentCols = (r.relispartition ? [] : inherits).flatMap((p) => colsBy.get(p.parent_oid) ?? []);
+    const render = (split: ReadonlySet<string>) =>
+      tableSql(r, name, columns, inline.filter((c) => !split.has(checkId(display, c))), tableChecks, r.relispartition ? [] : inherits, identityBy, notNull, parentCols);
+    out.nodes.push({
+      item: pre({ id: `table ${display}`, kind: "table", name: display, sql: render(new Set()), catalogKeys: keys }),
+      // A CHECK in a loop (it calls a function taking the table's row type) is added after the data.
+      parts: inline.map((c) => ({
+        id: checkId(display, c),
+        kind: "check constraint",
+        name: `${display}.${c.conname}`,
+        section: "post-data",
+        phase: POST_DATA_PHASE.foreignKeys,
+        sql: `ALTER TABLE ${name} ADD CONSTRAINT ${ident(c.conname)} ${c.def};${commentSql(`CONSTRAINT ${ident(c.conname)} ON ${name}`, c.comment)}`,
+        catalogKeys: [key("pg_constraint", c.oid)],
+      })),
+      renderWithout: render,
+    });
     // Column defaults come after the table, as pg_dump does when it must: a default may call a
     // function whose body reads this very table, a cycle no single CREATE TABLE can satisfy.
     for (const c of columns) {
       if (c.def == null || c.attgenerated !== "" || !c.attrdef_oid) continue;
-      out.items.push(
-        pre({
+      out.nodes.push(
+        node({
           id: `column default ${display}.${c.attname}`,
           kind: "column default",
           name: `${display}.${c.attname}`,
@@ -198,24 +225,27 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     }
     for (const c of columns) {
       const nn = notNull(c);
-      if (!nn || nn.convalidated) continue;
-      // A NOT VALID NOT NULL may have NULLs under it: added after the data, never validated.
-      out.items.push({
-        id: `not null constraint ${display}.${nn.conname}`,
-        kind: "not null constraint",
-        name: `${display}.${nn.conname}`,
-        section: "post-data",
-        phase: POST_DATA_PHASE.foreignKeys,
-        sql: `ALTER TABLE ONLY ${name} ADD CONSTRAINT ${ident(nn.conname)} NOT NULL ${ident(c.attname)} NOT VALID;`,
-        catalogKeys: [],
+      // A NOT VALID NOT NULL may have NULLs under it: added after the data, never validated, once,
+      // on the table that declares it (children inherit it from there).
+      if (!nn || nn.convalidated || !nn.conislocal) continue;
+      out.nodes.push({
+        item: {
+          id: `not null constraint ${display}.${nn.conname}`,
+          kind: "not null constraint",
+          name: `${display}.${nn.conname}`,
+          section: "post-data",
+          phase: POST_DATA_PHASE.foreignKeys,
+          sql: `ALTER TABLE ${nn.connoinherit ? "ONLY " : ""}${name} ADD CONSTRAINT ${ident(nn.conname)} NOT NULL ${ident(c.attname)}${nn.connoinherit ? " NO INHERIT" : ""} NOT VALID;`,
+          catalogKeys: [],
+        },
       });
     }
     if (r.relispartition) {
       const parent = inherits[0];
       const parentRel = parent ? relById.get(parent.parent_oid) : undefined;
       if (parent && parentRel) {
-        out.items.push(
-          pre({
+        out.nodes.push(
+          node({
             id: `partition attach ${display}`,
             kind: "partition attach",
             name: display,
@@ -242,8 +272,8 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     if (s.identity) continue; // created by its identity column
     const name = qname(s.nspname, s.relname);
     const display = `${s.nspname}.${s.relname}`;
-    out.items.push(
-      pre({
+    out.nodes.push(
+      node({
         id: `sequence ${display}`,
         kind: "sequence",
         name: display,
@@ -254,8 +284,8 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
     if (s.owner_table != null && s.owner_col != null) {
       const t = relById.get(s.owner_table);
       if (t) {
-        out.items.push(
-          pre({
+        out.nodes.push(
+          node({
             id: `sequence owned by ${display}`,
             kind: "sequence owned by",
             name: display,
@@ -302,10 +332,12 @@ function tableSql(
   r: RelRow,
   name: string,
   columns: ColRow[],
+  inline: CheckRow[],
   checks: CheckRow[],
   inherits: { parent: string }[],
   identityBy: Map<string, SeqRow>,
   notNull: (c: ColRow) => NotNullRow | undefined,
+  parentCols: ColRow[],
 ): string {
   // Inheritance children declare only their local columns; partitions declare all of theirs
   // and are attached afterwards, as pg_dump does, so column order is the partition's own.
@@ -320,8 +352,6 @@ function tableSql(
     } else if (c.attnotnull) line += " NOT NULL";
     return line;
   });
-  // Partitions must carry the parent's CHECK constraints before ATTACH; others only local ones.
-  const inline = checks.filter((c) => c.convalidated && (r.relispartition || c.conislocal));
   for (const c of inline) lines.push(`    CONSTRAINT ${ident(c.conname)} ${c.def}`);
   let sql = `CREATE ${r.relpersistence === "u" ? "UNLOGGED " : ""}TABLE ${name} (\n${lines.join(",\n")}\n)`;
   if (inherits.length > 0) sql += `\nINHERITS (${inherits.map((p) => p.parent).join(", ")})`;
@@ -331,6 +361,15 @@ function tableSql(
 
   for (const c of columns) {
     const col = `${name} ALTER COLUMN ${ident(c.attname)}`;
+    // NOT NULL set on a child's inherited column where its parents do not have it.
+    if (inherits.length > 0 && !c.attislocal && c.attnotnull) {
+      const nn = notNull(c);
+      if (nn ? nn.conislocal && nn.convalidated : !parentCols.some((p) => p.attname === c.attname && p.attnotnull)) {
+        sql += nn && nn.coninhcount === 0
+          ? `\nALTER TABLE ONLY ${name} ADD CONSTRAINT ${ident(nn.conname)} NOT NULL ${ident(c.attname)};`
+          : `\nALTER TABLE ONLY ${col} SET NOT NULL;`;
+      }
+    }
     if (c.attidentity === "a" || c.attidentity === "d") {
       const seq = identityBy.get(`${r.oid}:${c.attname}`);
       const opts = seq ? ` (\n    ${sequenceOptions(seq, qname(seq.nspname, seq.relname))}\n)` : "";
@@ -346,25 +385,59 @@ function tableSql(
   else if (r.relreplident === "n") sql += `\nALTER TABLE ONLY ${name} REPLICA IDENTITY NOTHING;`;
   sql += commentSql(`TABLE ${name}`, r.comment);
   for (const c of columns) sql += commentSql(`COLUMN ${name}.${ident(c.attname)}`, c.comment);
-  for (const c of checks) sql += commentSql(`CONSTRAINT ${ident(c.conname)} ON ${name}`, c.comment);
+  // NOT VALID ones, and ones split off, carry their comments in their own items.
+  for (const c of checks) {
+    if (c.convalidated && (inline.includes(c) || !(r.relispartition || c.conislocal))) sql += commentSql(`CONSTRAINT ${ident(c.conname)} ON ${name}`, c.comment);
+  }
   return sql;
 }
 
-function viewSql(r: RelRow, name: string, columns: ColRow[]): string {
+/** `[WITH (options)] AS <query> [WITH CHECK OPTION]`: what CREATE (OR REPLACE) VIEW takes. */
+function viewQuery(r: RelRow): string {
   const options = (r.reloptions ?? []).filter((o) => !o.startsWith("check_option="));
   const checkOption = (r.reloptions ?? []).find((o) => o.startsWith("check_option="))?.split("=")[1];
   const def = (r.viewdef ?? "").trim().replace(/;$/, "");
   const withOpts = options.length ? ` WITH (${options.join(", ")})` : "";
-  let sql: string;
-  if (r.relkind === "m") {
-    sql = `CREATE MATERIALIZED VIEW ${name}${withOpts} AS\n${def}\n  WITH NO DATA;`;
-  } else {
-    sql = `CREATE VIEW ${name}${withOpts} AS\n${def}${checkOption ? `\n  WITH ${checkOption.toUpperCase()} CHECK OPTION` : ""};`;
-    for (const c of columns) if (c.def != null) sql += `\nALTER VIEW ${name} ALTER COLUMN ${ident(c.attname)} SET DEFAULT ${c.def};`;
-  }
+  if (r.relkind === "m") return `${withOpts} AS\n${def}\n  WITH NO DATA`;
+  return `${withOpts} AS\n${def}${checkOption ? `\n  WITH ${checkOption.toUpperCase()} CHECK OPTION` : ""}`;
+}
+
+/** Column defaults and comments, which a placeholder view carries as well as the real one. */
+function viewAttachments(r: RelRow, name: string, columns: ColRow[]): string {
+  let sql = "";
+  if (r.relkind === "v") for (const c of columns) if (c.def != null) sql += `\nALTER VIEW ${name} ALTER COLUMN ${ident(c.attname)} SET DEFAULT ${c.def};`;
   sql += commentSql(`${r.relkind === "m" ? "MATERIALIZED VIEW" : "VIEW"} ${name}`, r.comment);
   for (const c of columns) sql += commentSql(`COLUMN ${name}.${ident(c.attname)}`, c.comment);
   return sql;
+}
+
+function viewSql(r: RelRow, name: string, columns: ColRow[]): string {
+  return `CREATE ${r.relkind === "m" ? "MATERIALIZED VIEW" : "VIEW"} ${name}${viewQuery(r)};${viewAttachments(r, name, columns)}`;
+}
+
+/**
+ * A view, with its query as a part: when the query needs something created after the data (a
+ * primary key it groups by), or closes a loop (a function returning the view's rows), the view
+ * is created as a placeholder of the same columns and the query replaces it after the data.
+ */
+function viewNode(r: RelRow, name: string, display: string, columns: ColRow[], keys: string[]): DdlNode {
+  const placeholder = columns.map((c) => `NULL::${c.type}${c.coll ? ` COLLATE ${c.coll}` : ""} AS ${ident(c.attname)}`).join(",\n    ");
+  return {
+    item: pre({ id: `view ${display}`, kind: "view", name: display, sql: viewSql(r, name, columns), catalogKeys: keys }),
+    parts: [
+      {
+        id: `view definition ${display}`,
+        kind: "view definition",
+        name: display,
+        section: "post-data",
+        phase: POST_DATA_PHASE.attach,
+        sql: `CREATE OR REPLACE VIEW ${name}${viewQuery(r)};`,
+        catalogKeys: r.rewrite_oid ? [key("pg_rewrite", r.rewrite_oid)] : [],
+      },
+    ],
+    renderWithout: (split) =>
+      split.size ? `CREATE VIEW ${name} AS\n SELECT ${placeholder};${viewAttachments(r, name, columns)}` : viewSql(r, name, columns),
+  };
 }
 
 const storageName = (s: string) => ({ p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" })[s] ?? "EXTENDED";

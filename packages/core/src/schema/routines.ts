@@ -1,6 +1,6 @@
 import type { PgClient } from "../pg/session.js";
 import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, notInternal, rows } from "./catalog.js";
-import type { DdlItem } from "./model.js";
+import type { DdlNode } from "./model.js";
 
 interface RoutineRow {
   oid: number;
@@ -9,37 +9,44 @@ interface RoutineRow {
   prokind: string;
   identity_args: string;
   def: string | null;
+  sqlbody: boolean;
   comment: string | null;
 }
 
 /** Functions and procedures through `pg_get_functiondef`, aggregates from `pg_aggregate`. */
-export async function captureRoutines(client: PgClient): Promise<DdlItem[]> {
+export async function captureRoutines(client: PgClient, versionNum: number): Promise<DdlNode[]> {
   const list = await rows<RoutineRow>(
     client,
     `SELECT p.oid, n.nspname, p.proname, p.prokind,
             pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
             CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
+            ${versionNum >= 140000 ? "p.prosqlbody IS NOT NULL" : "false"} AS sqlbody,
             pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
       WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternal("pg_proc", "p.oid")}
       ORDER BY p.oid`,
   );
-  const items: DdlItem[] = [];
+  const nodes: DdlNode[] = [];
   for (const r of list) {
     const kind = r.prokind === "p" ? "procedure" : r.prokind === "a" ? "aggregate" : "function";
     const signature = `${ident(r.nspname)}.${ident(r.proname)}(${r.identity_args})`;
     const body = r.prokind === "a" ? await aggregateSql(client, r.oid, signature) : `${r.def!.trimEnd()};`;
-    items.push({
-      id: `${kind} ${r.nspname}.${r.proname}(${r.identity_args})`,
-      kind,
-      name: `${r.nspname}.${r.proname}(${r.identity_args})`,
-      section: "pre-data",
-      phase: 0,
-      sql: body + commentSql(`${kind.toUpperCase()} ${signature}`, r.comment),
-      catalogKeys: [key("pg_proc", r.oid)],
+    nodes.push({
+      item: {
+        id: `${kind} ${r.nspname}.${r.proname}(${r.identity_args})`,
+        kind,
+        name: `${r.nspname}.${r.proname}(${r.identity_args})`,
+        section: "pre-data",
+        phase: 0,
+        sql: body + commentSql(`${kind.toUpperCase()} ${signature}`, r.comment),
+        catalogKeys: [key("pg_proc", r.oid)],
+      },
+      // A SQL-standard body is parsed at creation: one that needs a post-data object (a primary
+      // key it groups by) is created after the data.
+      postponable: r.sqlbody,
     });
   }
-  return items;
+  return nodes;
 }
 
 async function aggregateSql(client: PgClient, oid: number, signature: string): Promise<string> {

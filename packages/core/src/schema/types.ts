@@ -1,6 +1,6 @@
 import type { PgClient } from "../pg/session.js";
 import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, qname, rows } from "./catalog.js";
-import type { DdlItem } from "./model.js";
+import { POST_DATA_PHASE, type DdlItem, type DdlNode } from "./model.js";
 
 const pre = (item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, section: "pre-data", phase: 0 });
 
@@ -132,7 +132,7 @@ interface TypeRow {
 }
 
 /** Enums, composite types, domains and range types (base and shell types are refused elsewhere). */
-export async function captureTypes(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+export async function captureTypes(client: PgClient, versionNum: number): Promise<DdlNode[]> {
   const types = await rows<TypeRow>(
     client,
     `SELECT t.oid, t.typarray, n.nspname, t.typname, t.typtype, t.typrelid,
@@ -143,12 +143,11 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
              OR (t.typtype = 'c' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c'))
       ORDER BY t.oid`,
   );
-  const items: DdlItem[] = [];
+  const nodes: DdlNode[] = [];
   for (const t of types) {
     const name = qname(t.nspname, t.typname);
     const keys = [key("pg_type", t.oid), key("pg_type", t.typarray)];
     let sql: string;
-    let kind = "type";
     if (t.typtype === "e") {
       const labels = await rows<{ enumlabel: string }>(
         client,
@@ -172,10 +171,8 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
         `CREATE TYPE ${name} AS (${attrs.map((a) => `\n    ${ident(a.attname)} ${a.type}${a.coll ? ` COLLATE ${a.coll}` : ""}`).join(",")}\n);` +
         attrs.map((a) => commentSql(`COLUMN ${name}.${ident(a.attname)}`, a.comment)).join("");
     } else if (t.typtype === "d") {
-      kind = "domain";
-      sql = await domainSql(client, t.oid, name);
-      const cons = await rows<{ oid: number }>(client, `SELECT oid FROM pg_catalog.pg_constraint WHERE contypid = $1`, [t.oid]);
-      keys.push(...cons.map((c) => key("pg_constraint", c.oid)));
+      nodes.push(...(await domainNodes(client, t, name, keys)));
+      continue;
     } else {
       sql = await rangeSql(client, t.oid, name, versionNum);
       const mr = versionNum >= 140000
@@ -183,20 +180,20 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
         : [];
       keys.push(...mr.map((m) => key("pg_type", m.oid)));
     }
-    items.push(
-      pre({
-        id: `${kind} ${t.nspname}.${t.typname}`,
-        kind,
-        name: `${t.nspname}.${t.typname}`,
-        sql: sql + commentSql(`${kind === "domain" ? "DOMAIN" : "TYPE"} ${name}`, t.comment),
-        catalogKeys: keys,
-      }),
-    );
+    nodes.push({
+      item: pre({ id: `type ${t.nspname}.${t.typname}`, kind: "type", name: `${t.nspname}.${t.typname}`, sql: sql + commentSql(`TYPE ${name}`, t.comment), catalogKeys: keys }),
+    });
   }
-  return items;
+  return nodes;
 }
 
-async function domainSql(client: PgClient, oid: number, name: string): Promise<string> {
+/**
+ * A domain with its validated CHECK constraints as parts (split off after the data when one
+ * closes a loop, e.g. it calls a function that takes the domain), and its NOT VALID ones as
+ * post-data items: data that violates them must load first, and they are never validated.
+ */
+async function domainNodes(client: PgClient, t: TypeRow, name: string, keys: string[]): Promise<DdlNode[]> {
+  const display = `${t.nspname}.${t.typname}`;
   const [d] = await rows<{ base: string; coll: string | null; def: string | null; notnull: boolean }>(
     client,
     `SELECT pg_catalog.format_type(t.typbasetype, t.typtypmod) AS base,
@@ -204,26 +201,40 @@ async function domainSql(client: PgClient, oid: number, name: string): Promise<s
                   FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) END AS coll,
             t.typdefault AS def, t.typnotnull AS notnull
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype WHERE t.oid = $1`,
-    [oid],
+    [t.oid],
   );
   if (!d) throw new Error(`domain ${name} vanished during capture`);
-  const cons = await rows<{ conname: string; def: string; convalidated: boolean; comment: string | null }>(
+  const cons = await rows<{ oid: number; conname: string; def: string; convalidated: boolean; comment: string | null }>(
     client,
-    `SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated,
+    `SELECT oid, conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated,
             pg_catalog.obj_description(oid, 'pg_constraint') AS comment
        FROM pg_catalog.pg_constraint WHERE contypid = $1 AND contype = 'c' ORDER BY conname`,
-    [oid],
+    [t.oid],
   );
-  let sql = `CREATE DOMAIN ${name} AS ${d.base}`;
-  if (d.coll) sql += ` COLLATE ${d.coll}`;
-  if (d.def != null) sql += ` DEFAULT ${d.def}`;
-  if (d.notnull) sql += " NOT NULL";
-  for (const c of cons.filter((c) => c.convalidated)) sql += `\n    CONSTRAINT ${ident(c.conname)} ${c.def}`;
-  sql += ";";
-  // NOT VALID constraints stay NOT VALID: added after creation, never validated.
-  for (const c of cons.filter((c) => !c.convalidated)) sql += `\nALTER DOMAIN ${name} ADD CONSTRAINT ${ident(c.conname)} ${c.def};`;
-  for (const c of cons) sql += commentSql(`CONSTRAINT ${ident(c.conname)} ON DOMAIN ${name}`, c.comment);
-  return sql;
+  const conComment = (c: (typeof cons)[number]) => commentSql(`CONSTRAINT ${ident(c.conname)} ON DOMAIN ${name}`, c.comment);
+  const separate = (c: (typeof cons)[number]): DdlItem => ({
+    id: `domain constraint ${display}.${c.conname}`,
+    kind: "domain constraint",
+    name: `${display}.${c.conname}`,
+    section: "post-data",
+    phase: POST_DATA_PHASE.foreignKeys,
+    sql: `ALTER DOMAIN ${name} ADD CONSTRAINT ${ident(c.conname)} ${c.def};${conComment(c)}`,
+    catalogKeys: [key("pg_constraint", c.oid)],
+  });
+  const valid = cons.filter((c) => c.convalidated);
+  const render = (split: ReadonlySet<string>) => {
+    const inline = valid.filter((c) => !split.has(separate(c).id));
+    let sql = `CREATE DOMAIN ${name} AS ${d.base}`;
+    if (d.coll) sql += ` COLLATE ${d.coll}`;
+    if (d.def != null) sql += ` DEFAULT ${d.def}`;
+    if (d.notnull) sql += " NOT NULL";
+    for (const c of inline) sql += `\n    CONSTRAINT ${ident(c.conname)} ${c.def}`;
+    return `${sql};${inline.map(conComment).join("")}${commentSql(`DOMAIN ${name}`, t.comment)}`;
+  };
+  return [
+    { item: pre({ id: `domain ${display}`, kind: "domain", name: display, sql: render(new Set()), catalogKeys: keys }), parts: valid.map(separate), renderWithout: render },
+    ...cons.filter((c) => !c.convalidated).map((c) => ({ item: separate(c) })),
+  ];
 }
 
 async function rangeSql(client: PgClient, oid: number, name: string, versionNum: number): Promise<string> {
