@@ -126,3 +126,8 @@ COMMENT ON TRIGGER booking_touch ON dep.booking IS 'trigger';
 COMMENT ON TRIGGER booking_check ON dep.booking IS 'constraint trigger';
 COMMENT ON RULE booking_no_delete ON dep.booking IS 'rule';
 COMMENT ON POLICY booking_mine ON dep.booking IS 'policy';
+
+-- A typed table (CREATE TABLE ... OF type), with a NOT NULL of its own.
+CREATE TYPE dep.point3 AS (x int, y int, z int);
+CREATE TABLE dep.points OF dep.point3 (x WITH OPTIONS NOT NULL);
+INSERT INTO dep.points VALUES (1, 2, 3);

@@ -20,9 +20,18 @@ export function captureSchema(client: PgClient): ResultAsync<SchemaCapture, Sche
   return ResultAsync.fromPromise(run(client), (cause): SchemaError => ({
     _tag: "CatalogQueryFailed",
     what: "schema capture",
-    message: `reading the catalogs failed: ${causeMessage(cause)}`,
+    message: `reading the catalogs failed: ${causeMessage(cause)}${lockTableHint(cause)}`,
   })).andThen((r) => ("_tag" in r ? errAsync(r) : okAsync(r)));
 }
+
+/**
+ * Every table and view read is locked until the snapshot ends (pg_dump's too): with tens of
+ * thousands of them the server's shared lock table (out of shared memory, 53200) runs out.
+ */
+const lockTableHint = (cause: unknown): string =>
+  (cause as { code?: string }).code === "53200"
+    ? "; the server's lock table is too small for this many tables and views: raise max_locks_per_transaction (pg_dump needs the same)"
+    : "";
 
 async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
   const [{ v }] = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows as [{ v: string }];

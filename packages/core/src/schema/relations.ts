@@ -11,6 +11,7 @@ interface RelRow {
   relpersistence: string;
   relispartition: boolean;
   relreplident: string;
+  oftype: string | null;
   reloptions: string[] | null;
   reltype: number;
   partkey: string | null;
@@ -96,7 +97,7 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
   const rels = await rows<RelRow>(
     client,
     `SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, c.relreplident,
-            c.reloptions, c.reltype,
+            c.reloptions, c.reltype, CASE WHEN c.reloftype <> 0 THEN pg_catalog.format_type(c.reloftype, NULL) END AS oftype,
             CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
             CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partbound,
             c.relispopulated AS ispopulated,
@@ -381,6 +382,8 @@ function tableSql(
     if (c.compression) sql += `\nALTER TABLE ONLY ${col} SET COMPRESSION ${c.compression === "p" ? "pglz" : "lz4"};`;
     if (c.attoptions?.length) sql += `\nALTER TABLE ONLY ${col} SET (${c.attoptions.join(", ")});`;
   }
+  // A typed table: its columns are the type's, declared above in the same order.
+  if (r.oftype) sql += `\nALTER TABLE ONLY ${name} OF ${r.oftype};`;
   if (r.relreplident === "f") sql += `\nALTER TABLE ONLY ${name} REPLICA IDENTITY FULL;`;
   else if (r.relreplident === "n") sql += `\nALTER TABLE ONLY ${name} REPLICA IDENTITY NOTHING;`;
   sql += commentSql(`TABLE ${name}`, r.comment);
