@@ -54,8 +54,7 @@ export interface OrderedSchema {
  * O((V + E) log V) per pass; a pass repairs every disjoint loop it finds.
  */
 export async function orderItems(client: PgClient, nodes: readonly DdlNode[]): Promise<OrderedSchema | SchemaError> {
-  const graph = buildGraph(nodes);
-  const deps = await rows<{ classid: string; objid: number; refclassid: string; refobjid: number; deptype: string }>(
+  const deps = await rows<CatalogDependency>(
     client,
     // Normal and automatic dependencies, and extension membership. A sequence's automatic
     // dependency on the column that owns it is left out: OWNED BY is an item of its own, after both.
@@ -67,6 +66,22 @@ export async function orderItems(client: PgClient, nodes: readonly DdlNode[]): P
         AND NOT (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0
                  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s WHERE s.oid = d.objid AND s.relkind = 'S'))`,
   );
+  return orderNodes(nodes, deps);
+}
+
+/** One pg_depend row, catalogs by name: `classid:objid` depends on `refclassid:refobjid`. */
+export interface CatalogDependency {
+  classid: string;
+  objid: number;
+  refclassid: string;
+  refobjid: number;
+  /** `n` normal, `a` automatic, `e` extension membership. */
+  deptype: string;
+}
+
+/** The ordering itself, on dependencies already read: pure. */
+export function orderNodes(nodes: readonly DdlNode[], deps: readonly CatalogDependency[]): OrderedSchema | SchemaError {
+  const graph = buildGraph(nodes);
   graph.addCatalogDependencies(deps);
   for (let pass = 0; ; pass++) {
     const sorted = graph.sort();
@@ -135,7 +150,7 @@ function buildGraph(nodes: readonly DdlNode[]) {
 
   return {
     vertices,
-    addCatalogDependencies(deps: readonly { classid: string; objid: number; refclassid: string; refobjid: number; deptype: string }[]) {
+    addCatalogDependencies(deps: readonly CatalogDependency[]) {
       // Extension members stand for their extension: a column of type hstore needs `hstore`.
       for (const d of deps) {
         if (d.deptype !== "e") continue;
