@@ -1,0 +1,76 @@
+/**
+ * How a big table is cut into chunks that independent workers dump, as pgcopydb cuts it: by
+ * ranges of a single-column integer primary or unique key when there is one, otherwise by ctid
+ * page ranges (PostgreSQL 14 and later only: before TID range scans, every chunk read the whole
+ * table). The first and last ranges are open, so no row falls between chunks.
+ */
+
+/** What deciding a table's chunks needs to know about it. */
+export interface SplitFacts {
+  /** Heap bytes (pg_relation_size). */
+  sizeBytes: number;
+  /** Heap pages (size / block size): exact on a frozen source, unlike relpages. */
+  pages: number;
+  /** A single-column integer primary or unique key, with its bounds in the snapshot. */
+  key?: { column: string; min: string; max: string; nullable: boolean };
+  serverVersionNum: number;
+}
+
+/** One chunk: which rows of the table it holds. A table of one chunk has `all`. */
+export type ChunkRange =
+  | { by: "all" }
+  | { by: "key"; column: string; from?: string; to?: string; nulls: boolean }
+  | { by: "ctid"; fromPage: number; toPage?: number };
+
+/** Most chunks per table: more would only add per-chunk overhead. */
+export const MAX_CHUNKS = 256;
+
+/**
+ * The chunks of one table: one (`all`) when it is not larger than `threshold` bytes or cannot
+ * be split; otherwise about size / threshold of them.
+ */
+export function chunkRanges(t: SplitFacts, threshold: number): ChunkRange[] {
+  const wanted = Math.min(MAX_CHUNKS, Math.ceil(t.sizeBytes / Math.max(1, threshold)));
+  if (t.sizeBytes <= threshold || wanted < 2) return [{ by: "all" }];
+  if (t.key) {
+    const min = BigInt(t.key.min);
+    const max = BigInt(t.key.max);
+    const span = max - min + 1n;
+    const n = BigInt(wanted) > span ? Number(span) : wanted;
+    if (n < 2) return [{ by: "all" }];
+    const bounds = Array.from({ length: n - 1 }, (_, i) => (min + (span * BigInt(i + 1)) / BigInt(n)).toString());
+    return Array.from({ length: n }, (_, i) => ({
+      by: "key" as const,
+      column: t.key!.column,
+      ...(i > 0 ? { from: bounds[i - 1]! } : {}),
+      ...(i < n - 1 ? { to: bounds[i]! } : {}),
+      nulls: i === 0 && t.key!.nullable,
+    }));
+  }
+  if (t.serverVersionNum < 140000 || t.pages < 2) return [{ by: "all" }];
+  const n = Math.min(wanted, t.pages);
+  const per = Math.ceil(t.pages / n);
+  const starts = Array.from({ length: Math.ceil(t.pages / per) }, (_, i) => i * per);
+  return starts.map((fromPage, i) => ({ by: "ctid" as const, fromPage, ...(i < starts.length - 1 ? { toPage: starts[i + 1]! } : {}) }));
+}
+
+/**
+ * The default split threshold: a quarter of an even share of the data between `jobs` workers, so
+ * one big table becomes enough chunks to keep every worker busy to the end; never below 64 MiB,
+ * where a chunk's own cost (a query, an object) starts to matter.
+ */
+export function defaultSplitThreshold(totalBytes: number, jobs: number): number {
+  return Math.max(64 * 2 ** 20, Math.ceil(totalBytes / (Math.max(1, jobs) * 4)));
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A byte count, or a size with a unit (`64MiB`, `1GiB`, `500MB`, `2G`); undefined when not one. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = UNITS[(m[2] || "b").toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
