@@ -8,7 +8,7 @@ import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.j
 
 export function registerRestore(program: Command): void {
   decryptionFlags(storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)"))))
-    .requiredOption("--target <postgres-url>", "database to restore into")
+    .requiredOption("--target <database>", "database to restore into, as psql -d takes it: postgresql://user@host/db, host=... dbname=..., or a name (PG* variables and ~/.pgpass apply)")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")
     .option("--no-owner", "do not restore object owners (objects belong to the restoring user)")

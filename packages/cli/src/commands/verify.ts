@@ -9,7 +9,7 @@ import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.j
 
 export function registerVerify(program: Command): void {
   decryptionFlags(storeFlags(selectBackup(program.command("verify").description("prove a backup restores: restore it into a scratch database and compare it with the manifest"))))
-    .option("--target <postgres-url>", "server to create the scratch database on (default: an embedded PostgreSQL)")
+    .option("--target <database>", "server to create the scratch database on, as psql -d takes it (default: an embedded PostgreSQL)")
     .option("--jobs <n>", "parallel jobs for the restore and the read-back", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target?: string; jobs: number; json?: boolean }) =>
