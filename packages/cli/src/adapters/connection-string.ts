@@ -1,3 +1,4 @@
+/// <reference path="../types/pgpass.d.ts" />
 /**
  * libpq connection strings for node-postgres: what `psql -d` accepts, resolved the way libpq
  * resolves it, so that every command that takes a database takes the same strings as psql.

@@ -10,7 +10,7 @@ import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url
 import { EXIT, bytes, count, type Output } from "../output.js";
 import { runCommand, selectBackup } from "./common.js";
 
-type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; out?: string; owner: boolean; privileges: boolean; json?: boolean };
+type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; out?: string; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean };
 
 /**
  * `export-sql`: one plain SQL script of a backup, for stock `psql -f`. The script goes to stdout
@@ -19,9 +19,11 @@ type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: st
  */
 export function registerExportSql(program: Command): void {
   decryptionFlags(storeFlags(selectBackup(program.command("export-sql").description("write a backup as one plain SQL script that psql -f restores into an empty database"))))
-    .option("--out <file>", "write the script to this file instead of stdout")
+    .option("--out <file>", "write the script to this file instead of stdout. The file holds the whole database decrypted: prefer the stream, export-sql ... | psql -v ON_ERROR_STOP=1 -d <target> -f -")
     .option("--no-owner", "leave out object owners")
     .option("--no-privileges", "leave out GRANTs and default privileges")
+    .option("--create-roles", "begin with the creation of the roles the backup uses, where the target lacks them (NOLOGIN, no password)")
+    .option("--roles-login", "with --create-roles: LOGIN for roles that could log in on the source (still no password)")
     .option("--json", "logs as JSON lines on stderr; with --out, the result as one JSON object on stdout")
     .action((opts: Opts) =>
       runCommand(opts, async (out) => {
@@ -34,7 +36,7 @@ export function registerExportSql(program: Command): void {
         const file = opts.out ? resolve(opts.out) : undefined;
         const partial = file ? join(dirname(file), `.${basename(file)}.partial`) : undefined;
         const sink: Writable = partial ? createWriteStream(partial) : process.stdout;
-        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges }, sink);
+        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...(opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {}) }, sink);
         if (partial && file) {
           sink.end();
           const closed = await finished(sink).then(() => undefined, (e: unknown) => e);

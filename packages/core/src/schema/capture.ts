@@ -6,6 +6,7 @@ import type { SchemaCapture } from "./model.js";
 import { orderItems } from "./order.js";
 import { capturePostData } from "./post-data.js";
 import { capturePrivileges } from "./privileges.js";
+import { captureRoles } from "./roles.js";
 import { captureRelations } from "./relations.js";
 import { captureRoutines } from "./routines.js";
 import { captureCollations, captureExtensions, captureSchemas, captureTypes } from "./types.js";
@@ -42,5 +43,6 @@ async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
   ].filter((i) => i.sql.trim() !== "");
   const ordered = await orderItems(client, items);
   if (!Array.isArray(ordered)) return ordered;
-  return { serverVersionNum: versionNum, items: ordered, tables: relations.tables, sequences: relations.sequences, matviews: relations.matviews };
+  const roles = await captureRoles(client, ordered, versionNum);
+  return { serverVersionNum: versionNum, items: ordered, tables: relations.tables, sequences: relations.sequences, matviews: relations.matviews, roles };
 }
