@@ -35,7 +35,8 @@ export function registerExportSql(program: Command): void {
 
         const file = opts.out ? resolve(opts.out) : undefined;
         const partial = file ? join(dirname(file), `.${basename(file)}.partial`) : undefined;
-        const sink: Writable = partial ? createWriteStream(partial) : process.stdout;
+        // The script holds the whole database in the clear: readable by its owner only.
+        const sink: Writable = partial ? createWriteStream(partial, { mode: 0o600 }) : process.stdout;
         const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...(opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {}) }, sink);
         if (partial && file) {
           sink.end();
@@ -54,7 +55,10 @@ export function registerExportSql(program: Command): void {
         const v = r.value;
         const summary = { id: v.id, tables: v.tables, rows: v.rows, largeObjects: v.largeObjects, bytes: v.bytes, out: file ?? "stdout" };
         const human = `exported ${v.id}: ${v.tables} tables, ${count(v.rows)} rows, ${v.largeObjects} large objects, ${bytes(v.bytes)} of SQL${file ? ` to ${file}` : ""}`;
-        if (file) out.result(summary, human);
+        if (file) {
+          process.stderr.write(`cobalt-backup: note: ${file} holds the whole database${v.decrypted ? " decrypted" : ""}; delete it once restored. To write nothing to disk, stream it: cobalt-backup export-sql ... | psql -v ON_ERROR_STOP=1 -d <target> -f -\n`);
+          out.result(summary, human);
+        }
         else out.event("export.done", summary);
       }),
     );

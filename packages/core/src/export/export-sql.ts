@@ -55,6 +55,8 @@ export interface ExportOutput {
   largeObjects: number;
   /** Bytes of SQL written. */
   bytes: number;
+  /** The backup was encrypted: the script holds its data in the clear. */
+  decrypted: boolean;
 }
 
 /** Raw bytes per `lo_put` call: 256 KiB of hex text per line. */
@@ -260,7 +262,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       for (const item of wanted) await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${guardedPrivilegeSql(item)}\n`);
     }
     await w.write("COMMIT;\n");
-    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes };
+    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes, decrypted: manifest.encryption !== null };
   } catch (e) {
     // Make a partial script fail loudly in psql: end an open COPY, then raise. It never commits.
     if (!w.failed) {
