@@ -133,8 +133,11 @@ class Session {
     };
     const cwd = join(dir, "root");
     mkdirSync(cwd);
-    // Commands come on fd 3, never stdin: a command that reads stdin must not eat the next one.
-    this.child = spawn("bash", ["--noprofile", "--norc", "-e", "/dev/fd/3"], { cwd, env, stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
+    // The shell reads the names of the block files on fd 5 and gives its commands /dev/null as
+    // stdin, so that a command reading stdin cannot eat the next block; fd 4 says when a block is done.
+    const loop = `exec 5<&0 </dev/null; set -e; while IFS= read -r block <&5; do . "$block"; echo "@@done $((++n))" >&4; done`;
+    this.child = spawn("bash", ["--noprofile", "--norc", "-c", loop], { cwd, env, stdio: ["pipe", "pipe", "pipe", "ignore", "pipe"] });
+    this.child.stdin!.on("error", () => {});
     const log = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);
     };
@@ -150,8 +153,17 @@ class Session {
     });
   }
 
+  /** Seconds each block took, for RUNBOOK_TIMINGS=1. */
+  readonly timings: string[] = [];
+
   /** Runs one block; rejects with the shell's output when a command in it fails. */
-  run(code: string): Promise<void> {
+  async run(code: string): Promise<void> {
+    const t0 = Date.now();
+    await this.runBlock(code);
+    this.timings.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${code.split("\n")[0]}`);
+  }
+
+  private runBlock(code: string): Promise<void> {
     if (this.exited !== undefined) return Promise.reject(new Error("the shell has stopped"));
     const n = this.done + 1;
     const file = join(this.dir, `block-${n}.sh`);
@@ -159,12 +171,12 @@ class Session {
     const result = new Promise<void>((resolve, reject) => {
       this.waiting = { n, resolve, reject: (e) => reject(new Error(`${e.message}\n--- block ---\n${code}`)) };
     });
-    (this.child.stdio[3] as NodeJS.WritableStream).write(`. ${JSON.stringify(file)}\necho "@@done ${n}" >&4\n`);
+    this.child.stdin!.write(`${file}\n`);
     return result;
   }
 
   async close(): Promise<void> {
-    (this.child.stdio[3] as NodeJS.WritableStream).end();
+    this.child.stdin!.end();
     if (this.exited === undefined) await new Promise((r) => this.child.on("close", r));
   }
 }
@@ -242,6 +254,7 @@ describe.each([
         }
       } finally {
         await session.close();
+        if (process.env.RUNBOOK_TIMINGS) console.log(`${tool}:\n${session.timings.join("\n")}`);
       }
     },
     1_200_000,
