@@ -74,10 +74,10 @@ trap 'exit 143' TERM
 if [ -n "$encrypted" ] && [ -z "$IDENTITY" ]; then
   command -v script >/dev/null 2>&1 || die "script (util-linux) is not installed; it gives age the passphrase"
   if [ -z "${AGE_PASSPHRASE:-}" ]; then
-    { : </dev/tty; } 2>/dev/null || die "the backup is encrypted with a passphrase: run this in a terminal, or set AGE_PASSPHRASE"
-    printf 'Passphrase of backup %s: ' "$(jq -r '.id' "$M")" >/dev/tty
+    (true </dev/tty) 2>/dev/null || die "the backup is encrypted with a passphrase: run this in a terminal, or set AGE_PASSPHRASE"
     restore_tty=1
     stty -echo </dev/tty
+    printf 'Passphrase of backup %s: ' "$(jq -r '.id' "$M")" >/dev/tty
     IFS= read -r AGE_PASSPHRASE </dev/tty || die "no passphrase given"
     stty echo </dev/tty
     restore_tty=
