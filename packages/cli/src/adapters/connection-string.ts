@@ -54,7 +54,7 @@ export interface ConnectionSettings {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const isSocketDir = (host: string): boolean => host.startsWith("/");
+const isSocketDir = (host: string): boolean => host.startsWith("/");
 
 /** Thrown for a string that is not a connection string; the message names the problem. */
 export class ConnectionStringError extends Error {}
@@ -206,7 +206,7 @@ export async function passwordFromFile(s: ConnectionSettings, e: Endpoint): Prom
 }
 
 /** node-postgres settings for one attempt. */
-export function clientConfig(s: ConnectionSettings, e: Endpoint, ssl: pg.ClientConfig["ssl"]): pg.ClientConfig {
+function clientConfig(s: ConnectionSettings, e: Endpoint, ssl: pg.ClientConfig["ssl"]): pg.ClientConfig {
   return {
     host: e.address ?? e.host,
     port: e.port,
@@ -252,9 +252,6 @@ export async function connectWith(Client: typeof pg.Client, s: ConnectionSetting
   }
   throw last;
 }
-
-/** `host:port` or the socket directory, for messages. */
-export const endpointText = (e: Endpoint): string => (isSocketDir(e.host) ? `${e.host}/.s.PGSQL.${e.port}` : `${e.host}:${e.port}`);
 
 /**
  * The settings as a libpq URI psql accepts, a socket directory in `?host=`. With

@@ -8,7 +8,7 @@ import { exportSql, resolveBackupId, type ExportProgress } from "@cobalt-backup/
 import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, type Output } from "../output.js";
-import { runCommand, selectBackup } from "./common.js";
+import { createRolesOption, roleFlags, runCommand, selectBackup } from "./common.js";
 
 type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; out?: string; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean };
 
@@ -18,15 +18,14 @@ type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: st
  * temporary name and renamed only once complete and verified.
  */
 export function registerExportSql(program: Command): void {
-  decryptionFlags(storeFlags(selectBackup(program.command("export-sql").description("write a backup as one plain SQL script that psql -f restores into an empty database"))))
+  roleFlags(decryptionFlags(storeFlags(selectBackup(program.command("export-sql").description("write a backup as one plain SQL script that psql -f restores into an empty database")))))
     .option("--out <file>", "write the script to this file instead of stdout. The file holds the whole database decrypted: prefer the stream, export-sql ... | psql -v ON_ERROR_STOP=1 -d <target> -f -")
     .option("--no-owner", "leave out object owners")
     .option("--no-privileges", "leave out GRANTs and default privileges")
-    .option("--create-roles", "begin with the creation of the roles the backup uses, where the target lacks them (NOLOGIN, no password)")
-    .option("--roles-login", "with --create-roles: LOGIN for roles that could log in on the source (still no password)")
     .option("--json", "logs as JSON lines on stderr; with --out, the result as one JSON object on stdout")
     .action((opts: Opts) =>
       runCommand(opts, async (out) => {
+        const roleOption = createRolesOption(opts);
         const store = await storeFromUrl(opts.from, "--from", opts);
         const keys = decryptionKeys(opts);
         const id = await resolveBackupId(store, opts.backup);
@@ -37,7 +36,7 @@ export function registerExportSql(program: Command): void {
         const partial = file ? join(dirname(file), `.${basename(file)}.partial`) : undefined;
         // The script holds the whole database in the clear: readable by its owner only.
         const sink: Writable = partial ? createWriteStream(partial, { mode: 0o600 }) : process.stdout;
-        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...(opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {}) }, sink);
+        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...roleOption }, sink);
         if (partial && file) {
           sink.end();
           const closed = await finished(sink).then(() => undefined, (e: unknown) => e);

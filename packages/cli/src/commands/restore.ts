@@ -1,32 +1,30 @@
 import type { Command } from "commander";
 import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
-import { postgresTarget, UsageError } from "../adapters/postgres-url.js";
+import { postgresTarget } from "../adapters/postgres-url.js";
 import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, count } from "../output.js";
-import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
+import { createRolesOption, parseJobs, restoreProgress, roleFlags, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
-  decryptionFlags(storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)"))))
+  roleFlags(decryptionFlags(storeFlags(selectBackup(program.command("restore").description("restore a backup into an empty database (or, with --clean, replace its contents)")))))
     .requiredOption("--target <database>", "database to restore into, as psql -d takes it: postgresql://user@host/db, host=... dbname=..., or a name (PG* variables and ~/.pgpass apply)")
     .option("--jobs <n>", "tables loaded and indexes built in parallel", parseJobs, 2)
     .option("--clean", "drop what the target database holds before restoring")
     .option("--no-owner", "do not restore object owners (objects belong to the restoring user)")
     .option("--no-privileges", "do not restore GRANTs and default privileges")
-    .option("--create-roles", "first create the roles the backup uses that the target lacks (attributes and memberships, NOLOGIN, no password), so every owner and GRANT applies")
-    .option("--roles-login", "with --create-roles: LOGIN for roles that could log in on the source (still no password)")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
         const store = await storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
-        if (opts.rolesLogin && !opts.createRoles) throw new UsageError("--roles-login goes with --create-roles");
+        const roleOption = createRolesOption(opts);
         const id = await resolveBackupId(store, opts.backup);
         if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
         out.event("restore.start", { id: id.value, from: store.location, target: target.display });
         const r = await restoreBackup(
           { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`) },
-          { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges, ...(opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {}) },
+          { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges, ...roleOption },
         );
         if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
         const skipped = r.value.skippedPrivileges;
