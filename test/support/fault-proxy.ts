@@ -13,8 +13,11 @@ export interface RecordedRequest {
   status?: number;
 }
 
-/** `corrupt` forwards the request but flips one byte in the middle of the response body. */
-export type Fault = "503" | "reset" | "corrupt";
+/**
+ * `corrupt` forwards the request but flips one byte in the middle of the response body; `403`
+ * answers AccessDenied, as a store does to a read-only key that writes.
+ */
+export type Fault = "503" | "reset" | "corrupt" | "403";
 
 export interface FaultProxy {
   endpoint: string;
@@ -41,6 +44,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       req.on("end", () => {
         res.writeHead(503, { "content-type": "application/xml" });
         res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`);
+      });
+      return;
+    }
+    if (fault === "403") {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(403, { "content-type": "application/xml" });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`);
       });
       return;
     }

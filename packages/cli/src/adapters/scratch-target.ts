@@ -41,11 +41,10 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
   } finally {
     await adminClient.end();
   }
-  const u = new URL(targetUrl);
-  u.pathname = `/${name}`;
+  const target = admin.withDatabase(name);
   return {
-    target: postgresTarget(u.href, "scratch database"),
-    url: u.href,
+    target,
+    url: target.secretUrl(),
     dispose: async () => {
       const c = await admin.connect();
       try {
@@ -56,4 +55,3 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
     },
   };
 }
-

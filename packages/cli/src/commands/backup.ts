@@ -13,7 +13,7 @@ import { dumpProgress, parseCompression, parseDays, parseJobs, peakRssBytes, run
 
 export function registerBackup(program: Command): void {
   awsFlags(encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store"))))
-    .option("--source <postgres-url>", "database to back up (postgresql://user:pass@host:port/db)")
+    .option("--source <database>", "database to back up, as psql -d takes it: postgresql://user@host:5432/db, host=... dbname=..., or a name (PG* variables and ~/.pgpass apply)")
     .option("--rds-instance <id>", "back up this RDS instance from its snapshot, through a temporary instance, instead of --source")
     .option("--snapshot <id>", "with --rds-instance: latest (newest available automated or manual) or a snapshot id", "latest")
     .option("--database <name>", "with --rds-instance: the database to back up (default: the instance's DBName, else postgres)")
@@ -32,7 +32,7 @@ export function registerBackup(program: Command): void {
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & RdsFlagsInput & { lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source?: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <postgres-url> or --rds-instance <id>");
+        if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <database> or --rds-instance <id>");
         const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
         if (opts.rdsInstance) return (await import("./backup-rds.js")).backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) });
         const source = postgresTarget(opts.source!, "--source");

@@ -54,6 +54,18 @@ export function restoreProgress(out: Output, label: string): (p: RestoreProgress
 
 export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
 
+/** `--create-roles` and `--roles-login`, shared by restore and export-sql. */
+export const roleFlags = (command: Command): Command =>
+  command
+    .option("--create-roles", "first create the roles the backup uses that the target lacks (attributes and memberships; NOLOGIN, no password), so every owner and GRANT applies")
+    .option("--roles-login", "with --create-roles: LOGIN for roles that could log in on the source (still no password)");
+
+/** The core option those flags ask for. */
+export function createRolesOption(opts: { createRoles?: boolean; rolesLogin?: boolean }): { createRoles?: { login: boolean } } {
+  if (opts.rolesLogin && !opts.createRoles) throw new UsageError("--roles-login goes with --create-roles");
+  return opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {};
+}
+
 /** `--from` and `--backup`, shared by the commands that read one backup. */
 export const selectBackup = (command: Command): Command =>
   command

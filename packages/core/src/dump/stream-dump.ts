@@ -148,7 +148,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     };
 
     const schemaKey = `${prefix}schema.json${ext}`;
-    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items })));
+    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })));
 
     // Data: workers share the coordinator's snapshot; largest tables first.
     const plan = copyPlan(schema.tables);

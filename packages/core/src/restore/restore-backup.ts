@@ -9,6 +9,7 @@ import { applySessionSettings, type PgClient, type PgConnect } from "../pg/sessi
 import { qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
+import { DIRECT_MEMBERSHIP, createRoleSql, grantMembershipSql, type CreateRolesOptions, type RoleSpec } from "../schema/roles.js";
 import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
@@ -59,6 +60,16 @@ export interface RestoreInput {
   owners?: boolean;
   /** Restore GRANTs and default privileges (default true); like --no-privileges when false. */
   privileges?: boolean;
+  /** Create the roles the backup uses that the target lacks, before anything else (none when absent). */
+  createRoles?: CreateRolesOptions;
+}
+
+/** What `createRoles` did: roles created or already there, memberships granted, and what the target refused. */
+export interface RolesReport {
+  created: string[];
+  existing: string[];
+  memberships: number;
+  skipped: SkippedPrivilege[];
 }
 
 /** An owner or privilege statement not applied, and why (a missing role, a refused ALTER). */
@@ -75,6 +86,8 @@ export interface RestoreOutput {
   largeObjects: number;
   /** Owners and privileges the target could not take: its roles differ from the source's. */
   skippedPrivileges: SkippedPrivilege[];
+  /** Present when roles were to be created. */
+  roles?: RolesReport;
   durationMs: number;
 }
 
@@ -126,7 +139,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
   const progress: RestoreProgress = { phase: "check", tablesTotal: 0, tablesDone: 0, rows: 0 };
   deps.onProgress?.({ ...progress });
   // Everything about the backup is checked before the target is touched.
-  const { manifest, items } = await openBackup(store, id, deps.decryption);
+  const { manifest, items, roles } = await openBackup(store, id, deps.decryption);
 
   const clients: PgClient[] = [];
   try {
@@ -143,6 +156,9 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       }
       await cleanDatabase(main);
     }
+
+    // Roles are the server's, not the database's: they come first, so owners, grants and policies find them.
+    const rolesReport = input.createRoles ? await createRoles(main, roles, input.createRoles) : undefined;
 
     progress.phase = "pre-data";
     deps.onProgress?.({ ...progress });
@@ -200,7 +216,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       );
     }
     const skippedPrivileges = await applyPrivileges(main, items, { owners: input.owners ?? true, privileges: input.privileges ?? true });
-    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, durationMs: Math.round(performance.now() - t0) };
+    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, ...(rolesReport ? { roles: rolesReport } : {}), durationMs: Math.round(performance.now() - t0) };
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
@@ -229,6 +245,39 @@ async function applyPrivileges(client: PgClient, items: readonly DdlItem[], opts
     }
   }
   return skipped;
+}
+
+/**
+ * Creates the roles the target lacks (the same statements export-sql and restore-without-cobalt.sh
+ * write), then the memberships between them that are missing. A role the restoring user may not
+ * create is reported and skipped: its owners and grants are then skipped too, as without it.
+ */
+async function createRoles(client: PgClient, roles: readonly RoleSpec[], opts: CreateRolesOptions): Promise<RolesReport> {
+  const names = async () => new Set((await client.query<{ rolname: string }>("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY ($1::text[])", [[...roles.map((r) => r.name), ...roles.flatMap((r) => r.memberOf.map((m) => m.role))]])).rows.map((r) => r.rolname));
+  const before = await names();
+  const report: RolesReport = { created: [], existing: roles.filter((r) => before.has(r.name)).map((r) => r.name), memberships: 0, skipped: [] };
+  for (const r of roles.filter((x) => !before.has(x.name))) {
+    try {
+      await client.query(createRoleSql(r, opts));
+      report.created.push(r.name);
+    } catch (cause) {
+      report.skipped.push({ object: `role ${r.name}`, reason: causeMessage(cause) });
+    }
+  }
+  const present = await names();
+  for (const r of roles) {
+    for (const m of r.memberOf) {
+      if (!present.has(r.name) || !present.has(m.role)) continue;
+      if ((await client.query<{ e: boolean }>(`SELECT ${DIRECT_MEMBERSHIP} AS e`, [m.role, r.name])).rows[0]!.e) continue;
+      try {
+        await client.query(grantMembershipSql(r.name, m));
+        report.memberships++;
+      } catch (cause) {
+        report.skipped.push({ object: `membership of ${r.name} in ${m.role}`, reason: causeMessage(cause) });
+      }
+    }
+  }
+  return report;
 }
 
 async function applyItem(client: PgClient, item: DdlItem): Promise<void> {

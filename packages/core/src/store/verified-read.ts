@@ -4,6 +4,7 @@ import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/e
 import { text } from "node:stream/consumers";
 import { storedObjects, type Manifest } from "../manifest/manifest.js";
 import type { DdlItem } from "../schema/model.js";
+import type { RoleSpec } from "../schema/roles.js";
 import { readManifest, type CatalogError } from "./backup-catalog.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
 import { backupPrefix } from "./backup-id.js";
@@ -108,7 +109,7 @@ export async function checkObjects(store: BackupStore, manifest: Manifest): Prom
  * the keys are there and every object is present at its size, and its schema, whose reading also
  * proves the keys open it. Throws a BackupReadFailure naming what is wrong.
  */
-export async function openBackup(store: BackupStore, id: string, keys?: DecryptionKeys): Promise<{ manifest: Manifest; items: DdlItem[] }> {
+export async function openBackup(store: BackupStore, id: string, keys?: DecryptionKeys): Promise<{ manifest: Manifest; items: DdlItem[]; roles: RoleSpec[] }> {
   const m = await readManifest(store, id);
   if (m.isErr()) throw new BackupReadFailure(m.error);
   const manifest = m.value;
@@ -117,7 +118,9 @@ export async function openBackup(store: BackupStore, id: string, keys?: Decrypti
   await checkObjects(store, manifest);
   const schema = await openChecked(store, manifest, manifest.schema, keys);
   try {
-    return { manifest, items: (JSON.parse(await text(schema)) as { items: DdlItem[] }).items };
+    const parsed = JSON.parse(await text(schema)) as { items: DdlItem[]; roles?: RoleSpec[] };
+    // Backups written before roles were captured have none.
+    return { manifest, items: parsed.items, roles: parsed.roles ?? [] };
   } catch (cause) {
     throw new BackupReadFailure(corruptObject(manifest.schema.key, cause));
   }
