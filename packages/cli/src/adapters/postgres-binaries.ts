@@ -3,13 +3,14 @@
  * under. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system
  * user; that user must be able to reach the binaries, which it cannot when they sit below a
  * private directory (a clone in /root, an npm prefix in `mktemp -d`). Then they are linked (or
- * copied) into a directory it can reach.
+ * copied) into a directory it can reach, which also repairs an install whose library symlinks
+ * were never made.
  */
 import { execFile, spawn } from "node:child_process";
-import { copyFile, link, lstat, mkdir, readdir, readlink, symlink } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, readFile, readdir, readlink, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
@@ -85,19 +86,39 @@ function canRun(binaries: PostgresBinaries, user: ServerUser): Promise<boolean> 
 }
 
 /**
- * The binaries as `user` can run them: in place when it can already, otherwise hard links (copies
- * across file systems) of the installation's bin, lib and share under `dir`, which must be
- * reachable by that user. PostgreSQL finds its libraries and share files relative to its binary.
+ * The binaries as the server's account can run them: in place when it can, otherwise hard links
+ * (copies across file systems) of the installation's bin, lib and share under `dir`, which that
+ * account must be able to reach. PostgreSQL finds its libraries and share files relative to its
+ * binary. The copy also restores the library symlinks the platform package's install script makes,
+ * for an install that skipped scripts (`npm --ignore-scripts`, or npm's allow-scripts policy).
  */
 export async function binariesFor(binaries: PostgresBinaries, user: ServerUser | undefined, dir: string): Promise<PostgresBinaries> {
-  if (!user || (await canRun(binaries, user))) return binaries;
   const home = resolve(dirname(binaries.postgres), "..");
+  const missing = await missingLibraryLinks(home);
+  if (missing.length === 0 && (!user || (await canRun(binaries, user)))) return binaries;
   const copied = new Map<string, string>();
   await mkdir(dir, { mode: 0o755 });
   for (const sub of ["bin", "lib", "share"]) await linkTree(join(home, sub), join(dir, sub), copied);
+  for (const { source, target } of missing) await symlink(relative(dirname(target), source), join(dir, relative(home, target)));
   const staged = { initdb: join(dir, "bin", "initdb"), postgres: join(dir, "bin", "postgres") };
-  if (!(await canRun(staged, user))) throw new Error(`the ${user.name} user cannot run the embedded PostgreSQL even from ${dir}; is its file system mounted noexec?`);
+  if (user && !(await canRun(staged, user))) {
+    throw new Error(`the ${user.name} user cannot run the embedded PostgreSQL from ${dir}: every directory above it must be searchable by others (set TMPDIR to one that is, such as /tmp) and its file system not mounted noexec`);
+  }
   return staged;
+}
+
+/** The library symlinks listed in the platform package's native/pg-symlinks.json that are not there (absolute paths). */
+async function missingLibraryLinks(home: string): Promise<{ source: string; target: string }[]> {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(await readFile(join(home, "pg-symlinks.json"), "utf8"));
+  } catch {
+    return [];
+  }
+  // Paths in the file are relative to the package, whose native/ directory is `home`.
+  const abs = (p: string) => resolve(home, "..", p);
+  const present = await Promise.all(links.map((l) => lstat(abs(l.target)).then(() => true, () => false)));
+  return links.filter((_, i) => !present[i]).map((l) => ({ source: abs(l.source), target: abs(l.target) }));
 }
 
 /** Mirrors a tree with hard links, or copies where linking fails (another file system); `copied` maps an inode to its first copy. */
