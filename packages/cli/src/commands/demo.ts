@@ -10,7 +10,8 @@ import { EXIT } from "../output.js";
 import { parseJobs, runCommand } from "./common.js";
 import { exitCodeOf, runWithConfig } from "./run.js";
 
-const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "../../../examples/pagila");
+/** The pagila sample, copied beside the built CLI (dist/pagila) so the installed package has it. */
+const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "pagila");
 
 export function registerDemo(program: Command): void {
   program
