@@ -35,18 +35,23 @@ afterEach(() => {
   rmSync(privateDir, { recursive: true, force: true });
 });
 
-/** A copy (hard links) of PostgreSQL 15's native tree in the private directory, without the library symlinks its install script makes. */
+/**
+ * A copy of PostgreSQL 15's native tree in the private directory as an unlucky install leaves it:
+ * written under umask 027 (nothing readable by others) and without the library symlinks its
+ * install script makes (npm --ignore-scripts).
+ */
 async function privateInstall(): Promise<{ initdb: string; postgres: string }> {
   const native = dirname(dirname((await binariesOf(15)).postgres));
   const copy = join(privateDir, "native");
-  execFileSync("cp", ["-al", native, copy]);
+  execFileSync("cp", ["-a", native, copy]);
+  execFileSync("chmod", ["-R", "o-rwx", copy]);
   const links = JSON.parse(readFileSync(join(native, "pg-symlinks.json"), "utf8")) as { target: string }[];
   for (const { target } of links) rmSync(join(privateDir, target), { force: true });
   expect(existsSync(join(copy, "lib", "libicuuc.so.60"))).toBe(false);
   return { initdb: join(copy, "bin", "initdb"), postgres: join(copy, "bin", "postgres") };
 }
 
-it("starts from binaries below a private directory whose library links are missing, keeps no password file, and removes its directory on stop", async () => {
+it("starts from binaries below a private directory, installed under umask 027 without their library links, keeps no password file, and removes its directory on stop", async () => {
   expect(statSync(privateDir).mode & 0o777).toBe(0o700);
   const server = await startEmbeddedPostgres(await privateInstall(), { fast: true });
   const url = await server.createDatabase("probe");

@@ -7,7 +7,7 @@
  * were never made.
  */
 import { execFile, spawn } from "node:child_process";
-import { copyFile, link, lstat, mkdir, readFile, readdir, readlink, symlink } from "node:fs/promises";
+import { chmod, copyFile, link, lstat, mkdir, readFile, readdir, readlink, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -97,7 +97,8 @@ export async function binariesFor(binaries: PostgresBinaries, user: ServerUser |
   const missing = await missingLibraryLinks(home);
   if (missing.length === 0 && (!user || (await canRun(binaries, user)))) return binaries;
   const copied = new Map<string, string>();
-  await mkdir(dir, { mode: 0o755 });
+  await mkdir(dir);
+  await chmod(dir, 0o755);
   for (const sub of ["bin", "lib", "share"]) await linkTree(join(home, sub), join(dir, sub), copied);
   for (const { source, target } of missing) await symlink(relative(dirname(target), source), join(dir, relative(home, target)));
   const staged = { initdb: join(dir, "bin", "initdb"), postgres: join(dir, "bin", "postgres") };
@@ -121,26 +122,29 @@ async function missingLibraryLinks(home: string): Promise<{ source: string; targ
   return links.filter((_, i) => !present[i]).map((l) => ({ source: abs(l.source), target: abs(l.target) }));
 }
 
-/** Mirrors a tree with hard links, or copies where linking fails (another file system); `copied` maps an inode to its first copy. */
+/**
+ * Mirrors a tree with hard links, readable (and where executable, runnable) by everyone whatever
+ * the umask. A file that is not (an install under umask 027) or cannot be linked (another file
+ * system) is copied instead; `copied` maps an inode to its first copy.
+ */
 async function linkTree(from: string, to: string, copied: Map<string, string>): Promise<void> {
-  await mkdir(to, { mode: 0o755 });
+  await mkdir(to);
+  await chmod(to, 0o755);
   for (const entry of await readdir(from, { withFileTypes: true })) {
     const src = join(from, entry.name);
     const dest = join(to, entry.name);
     if (entry.isDirectory()) await linkTree(src, dest, copied);
     else if (entry.isSymbolicLink()) await symlink(await readlink(src), dest);
     else if (entry.isFile() && !entry.name.endsWith(".a")) {
-      try {
-        await link(src, dest);
-      } catch {
-        const st = await lstat(src);
-        const key = `${st.dev}:${st.ino}`;
-        const first = copied.get(key);
-        if (first) await link(first, dest);
-        else {
-          await copyFile(src, dest);
-          copied.set(key, dest);
-        }
+      const st = await lstat(src);
+      const key = `${st.dev}:${st.ino}`;
+      const first = copied.get(key);
+      const readable = (st.mode & 0o444) === 0o444 && (st.mode & 0o100 ? (st.mode & 0o111) === 0o111 : true);
+      if (first) await link(first, dest);
+      else if (!readable || !(await link(src, dest).then(() => true, () => false))) {
+        await copyFile(src, dest);
+        await chmod(dest, st.mode & 0o100 ? 0o755 : 0o644);
+        copied.set(key, dest);
       }
     }
   }
