@@ -35,9 +35,9 @@ export async function freePort(): Promise<number> {
  */
 export async function startEmbeddedPostgres(
   EmbeddedPostgres: EmbeddedPostgresClass,
-  opts: { fast?: boolean; onLog?: (line: string) => void } = {},
+  opts: { fast?: boolean; onLog?: (line: string) => void; parentDir?: string } = {},
 ): Promise<EmbeddedServer> {
-  const base = mkdtempSync(join(tmpdir(), "cobalt-pg-"));
+  const base = mkdtempSync(join(opts.parentDir ?? tmpdir(), "cobalt-pg-"));
   chmodSync(base, 0o755);
   const port = await freePort();
   const password = randomBytes(18).toString("base64url");

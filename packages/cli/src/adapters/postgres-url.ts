@@ -13,7 +13,9 @@ export interface PostgresTarget {
 }
 
 /** Thrown for input the user must fix; the CLI prints it as one line and exits 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly _tag = "UsageError";
+}
 
 /** Parses a `postgres://` URL into a connect port. Libpq environment variables (PGPASSWORD) still apply. */
 export function postgresTarget(url: string, what: string): PostgresTarget {

@@ -3,7 +3,7 @@ import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { EXIT, count } from "../output.js";
+import { count } from "../output.js";
 import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
@@ -15,17 +15,17 @@ export function registerRestore(program: Command): void {
     .option("--no-privileges", "do not restore GRANTs and default privileges")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; json?: boolean }) =>
-      runCommand(opts, async (out) => {
+      runCommand(opts, async (out, signal) => {
         const store = await storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
         const id = await resolveBackupId(store, opts.backup);
-        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        if (id.isErr()) return out.failWith(id.error);
         out.event("restore.start", { id: id.value, from: store.location, target: target.display });
         const r = await restoreBackup(
-          { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`) },
+          { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`), signal },
           { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges },
         );
-        if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error, "restore failed");
         const skipped = r.value.skippedPrivileges;
         if (skipped.length) out.event("privileges.skipped", { count: skipped.length, first: skipped.slice(0, 5) });
         out.result(
@@ -33,6 +33,6 @@ export function registerRestore(program: Command): void {
           `restored ${r.value.id} into ${target.database}: ${r.value.tables} tables, ${count(r.value.rows)} rows in ${(r.value.durationMs / 1000).toFixed(1)} s` +
             (skipped.length ? `\nwarning: ${skipped.length} owner/privilege statement(s) not applied (e.g. ${skipped[0]!.object}: ${skipped[0]!.reason}); see --json for all` : ""),
         );
-      }),
+      }, { interruptible: true }),
     );
 }

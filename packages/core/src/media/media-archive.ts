@@ -259,3 +259,21 @@ export function checkAllSeen(index: Map<string, IndexedEntry>, key: string): voi
     if (!e.seen) fail({ _tag: "EntryMismatch", key, path: e.path, message: `archive ${key} has no entry ${JSON.stringify(e.path)}, which the manifest lists` });
   }
 }
+
+/**
+ * Reads a stored archive back and checks it against its manifest: the stored and raw digests, and
+ * every entry's path, kind, mode, mtime and content, with none missing. `onFile` runs after each
+ * file checked. Fails with the MediaError that names what differs.
+ */
+export async function checkArchive(store: BackupStore, manifest: Parameters<typeof indexEntries>[0], ref: ArchiveRef, keys: DecryptionKeys | undefined, onFile?: (bytes: number) => void): Promise<void> {
+  const index = indexEntries(manifest);
+  await readArchive(store, ref, keys, async (h, body) => {
+    const entry = matchHeader(index, ref.key, h);
+    const got = await hashBody(body);
+    if (entry.kind === "file") {
+      checkContent(ref.key, entry, got);
+      onFile?.(got.bytes);
+    }
+  });
+  checkAllSeen(index, ref.key);
+}

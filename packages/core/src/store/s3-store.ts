@@ -98,7 +98,7 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
     put: (key: string, body: Readable, putOpts: PutOptions = {}) =>
       ResultAsync.fromPromise(
         (async () => {
-          const meter = new Meter();
+          const meter = new Meter(undefined, { hash: false });
           const partSize = partSizeFor(putOpts.expectedBytes ?? 0, opts.minPartSize ?? 8 * MiB);
           const upload = new Upload({
             client,
