@@ -5,7 +5,7 @@ import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "
 import { describeConnectError } from "../pg/connect-error.js";
 import { qname } from "../pg/sql.js";
 import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
-import { ResultAsync } from "../result.js";
+import { err, ResultAsync, type Result } from "../result.js";
 import { captureSchema } from "../schema/capture.js";
 import type { SchemaError } from "../schema/errors.js";
 import { inventoryOf } from "../schema/inventory.js";
@@ -155,7 +155,13 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const schemaMs = performance.now() - t0;
 
     const put = async (key: string, body: Readable, expectedBytes?: number): Promise<number> => {
-      const r = await deps.store.put(key, body, { expectedBytes, ...(signal ? { signal } : {}) });
+      let r: Result<{ bytes: number }, StoreError>;
+      try {
+        r = await deps.store.put(key, body, { expectedBytes, ...(signal ? { signal } : {}) });
+      } catch (e) {
+        // An exception the store port threw (instead of returning an error) is a failed upload too.
+        r = err({ _tag: "StoreIOFailed", key, message: `writing ${key}: ${causeMessage(e)}`, retryable: false });
+      }
       if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
       written.push(key);
       return r.isOk() ? r.value.bytes : 0;
@@ -172,7 +178,12 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         : pipeline(source, raw, compress, stored, body);
       // Both settle before this returns: an upload still being aborted must finish doing so (and a
       // put that completed anyway must be recorded as written) before anything is cleaned up.
-      const [flowed, uploaded] = await Promise.allSettled([flowing, put(key, body, expectedBytes)]);
+      // A put that fails without reading the whole body must end the pipeline feeding it too.
+      const uploading = put(key, body, expectedBytes).catch((e: unknown) => {
+        body.destroy(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      });
+      const [flowed, uploaded] = await Promise.allSettled([flowing, uploading]);
       if (uploaded.status === "rejected" && (uploaded.reason instanceof DumpFailure || flowed.status === "fulfilled")) throw uploaded.reason;
       if (flowed.status === "rejected") throw flowed.reason;
       return { raw, stored, bytes: (uploaded as PromiseFulfilledResult<number>).value };

@@ -7,6 +7,7 @@ import { backupPrefix } from "../store/backup-id.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
+import { storedDigest } from "../store/verified-read.js";
 
 /** Why a files backup or restore stopped. Nothing is committed (no manifest) after a backup error. */
 export type MediaError =
@@ -29,6 +30,8 @@ export type MediaError =
   | { _tag: "WriteFailed"; path: string; message: string }
   /** After extraction a restored entry, read back from disk, differs from the manifest. */
   | { _tag: "RestoreCheckFailed"; path: string; message: string };
+
+export { storedDigest };
 
 export class MediaFailure extends Error {
   constructor(readonly error: MediaError) {
@@ -123,23 +126,6 @@ export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: Dec
     if (e instanceof MediaFailure) throw e;
     fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} of files backup ${ref.id} cannot be read as an archive: ${causeMessage(e)}` });
   }
-}
-
-/** Size and sha256 of a stored object, read on its own; undefined when it cannot be read. */
-export async function storedDigest(store: BackupStore, key: string): Promise<{ bytes: number; sha256: string } | undefined> {
-  const got = await store.get(key);
-  if (got.isErr()) return undefined;
-  const hash = createHash("sha256");
-  let bytes = 0;
-  try {
-    for await (const chunk of got.value as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      hash.update(chunk);
-    }
-  } catch {
-    return undefined;
-  }
-  return { bytes, sha256: hash.digest("hex") };
 }
 
 /** Feeds a raw tar stream to tar-stream's parser and hands every entry to `onEntry`, one at a time. */

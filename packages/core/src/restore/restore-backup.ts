@@ -11,7 +11,7 @@ import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
 import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
+import { BackupReadFailure, corruptionOf, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
 import { abortReason, causeMessage } from "../util/errors.js";
 import { IntegrityError, Meter } from "../util/meter.js";
@@ -261,7 +261,10 @@ async function loadTable(client: PgClient, store: BackupStore, manifest: Manifes
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
-    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display}); nothing of it was loaded` });
+    // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
+    // whether the object is corrupt is then checked on its own, so that corruption is named as such.
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(table.key, cause) : await corruptionOf(store, manifest, table);
+    if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
     fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
   }
 }

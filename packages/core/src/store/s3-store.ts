@@ -91,8 +91,9 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
         })(),
         (cause): StoreError => {
           const reason = unavailable(cause);
-          const hint = reason ? HINTS[reason] : "check the bucket name, endpoint, region and that the credentials may write there";
-          return { _tag: "StoreUnwritable", location, message: `cannot write to ${location}: ${causeMessage(cause)}; ${hint}` };
+          // Out of reach (no bucket, refused credentials) is the configuration's; anything else (a 503) the moment's.
+          if (reason) return { _tag: "StoreUnavailable", location, reason, message: `cannot write to ${location}: ${causeMessage(cause)}; ${HINTS[reason]}` };
+          return { _tag: "StoreIOFailed", key: "", retryable: isRetryable(cause), message: `cannot write to ${location}: ${causeMessage(cause)}; check the bucket name, endpoint, region and that the credentials may write there` };
         },
       ),
     put: (key: string, body: Readable, putOpts: PutOptions = {}) =>
