@@ -236,7 +236,9 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
     } catch (e) {
       const failed = e instanceof StageFailure ? e.stage : name;
       const tag = e instanceof StageFailure ? e.tag : tagOf(e);
-      const message = tag === "Unexpected" && !(e instanceof StageFailure) ? `unexpected error: ${causeMessage(e)}` : causeMessage(e);
+      // Anything thrown that is not tagged is said to be unexpected (a tagged reason says so itself).
+      const untagged = typeof (e as { _tag?: unknown } | null)?._tag !== "string" && !(e instanceof StageFailure);
+      const message = untagged ? `unexpected error: ${causeMessage(e)}` : causeMessage(e);
       record({ stage: failed, status: "failed", durationMs: Math.round(performance.now() - t0), detail: message });
       if (report.failedStage === undefined) {
         report.failedStage = failed;
@@ -285,9 +287,9 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
     }
   }
 
+  // A backup was made: it is verified even when deleting the temporary instance failed.
   if (dumpedId && !input.verify) skip("verify", "disabled in the configuration");
-  if (dumpedId && input.verify && failedEarlier()) skip("verify", `not run after the failure at ${report.failedStage}`);
-  if (dumpedId && input.verify && !failedEarlier()) {
+  if (dumpedId && input.verify) {
     const id = dumpedId;
     let scratch: Scratch | undefined;
     const verdict = await stage(
