@@ -1,4 +1,4 @@
-import { redactSecrets } from "@cobalt-backup/core";
+import { redactSecrets, tagOf } from "@cobalt-backup/core";
 import { exitCodeFor } from "./exit-codes.js";
 
 export { EXIT } from "./exit-codes.js";
@@ -87,7 +87,8 @@ export function createOutput(opts: { json?: boolean }): Output {
     },
     fail,
     failWith(error, prefix, details = {}) {
-      fail(`${prefix ? `${prefix}: ` : ""}${error.message}`, exitCodeFor(error._tag), { tag: error._tag, ...details });
+      // The exit code follows what went wrong (a store's own error under StoreFailed), not where.
+      fail(`${prefix ? `${prefix}: ` : ""}${error.message}`, exitCodeFor(tagOf(error)), { tag: error._tag, ...details });
     },
   };
 }
