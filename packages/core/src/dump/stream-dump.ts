@@ -177,15 +177,21 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         ? pipeline(source, raw, compress, await encryptingStream(input.encryption!), stored, body)
         : pipeline(source, raw, compress, stored, body);
       // Both settle before this returns: an upload still being aborted must finish doing so (and a
-      // put that completed anyway must be recorded as written) before anything is cleaned up.
-      // A put that fails without reading the whole body must end the pipeline feeding it too.
-      const uploading = put(key, body, expectedBytes).catch((e: unknown) => {
+      // put that completed anyway must be recorded as written) before anything is cleaned up. The
+      // first failure is the cause; a put that fails without reading the whole body ends the
+      // pipeline feeding it, whose failure is then a consequence.
+      let first: { error: unknown } | undefined;
+      const noted = <T>(p: Promise<T>) =>
+        p.catch((error: unknown) => {
+          first ??= { error };
+          throw error;
+        });
+      const uploading = noted(put(key, body, expectedBytes)).catch((e: unknown) => {
         body.destroy(e instanceof Error ? e : new Error(String(e)));
         throw e;
       });
-      const [flowed, uploaded] = await Promise.allSettled([flowing, uploading]);
-      if (uploaded.status === "rejected" && (uploaded.reason instanceof DumpFailure || flowed.status === "fulfilled")) throw uploaded.reason;
-      if (flowed.status === "rejected") throw flowed.reason;
+      const [, uploaded] = await Promise.allSettled([noted(flowing), uploading]);
+      if (first) throw first.error;
       return { raw, stored, bytes: (uploaded as PromiseFulfilledResult<number>).value };
     };
 

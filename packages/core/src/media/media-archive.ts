@@ -106,6 +106,11 @@ export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: Dec
     } catch (e) {
       body.destroy();
       const reason = e instanceof DecryptionError ? e.message : causeMessage(e);
+      // No key opens it: a wrong key, or a corrupt object, which its stored digest tells.
+      const stored = await storedDigest(store, fullKey);
+      if (stored && (stored.bytes !== ref.bytes || stored.sha256 !== ref.sha256)) {
+        fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} is corrupt: it does not match the manifest's size and sha256 (files backup ${ref.id} in ${store.location})` });
+      }
       fail({ _tag: "DecryptionFailed", key: ref.key, message: `cannot decrypt ${ref.key} of files backup ${ref.id}: ${reason}` });
     }
   }

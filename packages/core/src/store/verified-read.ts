@@ -80,7 +80,8 @@ export async function openChecked(store: BackupStore, manifest: Manifest, ref: O
     return await openObject(store, manifest, ref, keys);
   } catch (e) {
     if (!(e instanceof OpenFailure)) throw e;
-    if (e.error._tag === "DecryptionFailed") throw new BackupReadFailure(e.error);
+    // An object no key opens may be a corrupt one: its stored digest tells (a wrong key is the caller's, corruption the backup's).
+    if (e.error._tag === "DecryptionFailed") throw new BackupReadFailure((await corruptionOf(store, manifest, ref)) ?? e.error);
     throw new BackupReadFailure({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
   }
 }
