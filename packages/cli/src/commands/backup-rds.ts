@@ -1,9 +1,8 @@
-import { streamDump } from "@cobalt-backup/core";
+import { causeMessage, streamDump, tagOf } from "@cobalt-backup/core";
 import type { AwsFlags } from "../adapters/aws-flags.js";
 import { encryptionKeys } from "../adapters/age-keys.js";
 import { UsageError } from "../adapters/postgres-url.js";
 import { storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { causeMessage, tagOf } from "@cobalt-backup/core";
 import { EXIT, bytes, count, type Output } from "../output.js";
 import { TOOL } from "../version.js";
 import { dumpProgress, peakRssBytes } from "./common.js";

@@ -73,6 +73,20 @@ export function restoreProgress(out: Output, label: string): (p: RestoreProgress
   };
 }
 
+/** Draws the TTY progress line and emits a structured event when the phase changes. */
+export function filesProgress<P extends { phase: string; files: number; filesTotal: number; bytes: number; bytesTotal: number }>(out: Output, label: string): (p: P) => void {
+  let phase = "";
+  const t0 = Date.now();
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    out.progress(`${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / secs)}/s`);
+    if (p.phase !== phase) {
+      phase = p.phase;
+      out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
+    }
+  };
+}
+
 export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
 
 /** `--from` and `--backup`, shared by the commands that read one backup. */

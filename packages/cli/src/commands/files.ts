@@ -2,25 +2,11 @@ import type { Command } from "commander";
 import { backupFiles, resolveBackupId, restoreFiles, type FilesProgress, type FilesRestoreProgress } from "@cobalt-backup/core";
 import { decryptionFlags, decryptionKeys, encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { bytes, count, type Output } from "../output.js";
+import { bytes, count } from "../output.js";
 import { TOOL } from "../version.js";
-import { parseCompression, peakRssBytes, runCommand, selectBackup } from "./common.js";
+import { filesProgress, parseCompression, peakRssBytes, runCommand, selectBackup } from "./common.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Draws the TTY progress line and emits a structured event when the phase changes. */
-export function filesProgress<P extends { phase: string; files: number; filesTotal: number; bytes: number; bytesTotal: number }>(out: Output, label: string): (p: P) => void {
-  let phase = "";
-  const t0 = Date.now();
-  return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    out.progress(`${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / secs)}/s`);
-    if (p.phase !== phase) {
-      phase = p.phase;
-      out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
-    }
-  };
-}
 
 export function registerFiles(program: Command): void {
   encryptionFlags(storeFlags(program.command("backup-files").description("back up a directory tree (an application's media) as a checksummed, compressed tar archive into a store")))

@@ -5,8 +5,7 @@ import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, table, type Output } from "../output.js";
 import { TOOL } from "../version.js";
-import { filesProgress } from "./files.js";
-import { parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
+import { filesProgress, parseJobs, restoreProgress, runCommand, selectBackup } from "./common.js";
 
 type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target?: string; scratchDir?: string; jobs: number; json?: boolean };
 
