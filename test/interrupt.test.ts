@@ -52,7 +52,7 @@ const code = { SIGINT: 130, SIGTERM: 143 } as const;
 function expectOneLine(r: CliRun, signal: string): void {
   const lines = r.stderr.trim().split("\n");
   const errors = lines.filter((l) => l.startsWith("cobalt-backup: error: "));
-  expect(errors, r.stderr).toEqual([expect.stringMatching(new RegExp(`interrupted by ${signal}.*what it had written was deleted`))]);
+  expect(errors, r.stderr).toEqual([expect.stringMatching(new RegExp(`interrupted by ${signal}: what the backup had written was deleted`))]);
   expect(lines[lines.length - 1]).toBe(errors[0]);
   for (const l of lines.slice(0, -1)) expect(() => JSON.parse(l), l).not.toThrow();
 }

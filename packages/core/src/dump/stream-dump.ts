@@ -97,7 +97,7 @@ export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOu
   return ResultAsync.fromPromise(runDump(deps, input), (e): DumpError => {
     if (deps.signal?.aborted) {
       const reason = abortReason(deps.signal);
-      return { _tag: "Interrupted", reason, message: `backup interrupted (${reason}); what it had written was deleted` };
+      return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
     }
     return e instanceof DumpFailure ? e.error : { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` };
   });

@@ -112,7 +112,7 @@ export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsy
 
 export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interrupted" } => {
   const reason = abortReason(signal);
-  return { _tag: "Interrupted", reason, message: `restore interrupted (${reason})` };
+  return { _tag: "Interrupted", reason, message: `${reason}: the restore stopped` };
 };
 
 async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient> {
