@@ -16,7 +16,7 @@ import { restore, tempStore } from "./support/roundtrip.ts";
 it("a DDL statement queued behind the backup does not stall it (--jobs 1)", async () => {
   const c = cluster(15);
   const db = await c.newDatabase("nowait");
-  // a is copied first (largest first) and long enough to be caught copying; b is small.
+  // a is copied first (largest first) and takes a while; b is small.
   await c.query(db, `CREATE TABLE a AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 300000) g;
     CREATE TABLE b (id int PRIMARY KEY, note text); INSERT INTO b SELECT g, 'before' FROM generate_series(1, 100) g; ANALYZE;`);
   const before = await dataDigest(c.url(db));
@@ -38,13 +38,12 @@ it("a DDL statement queued behind the backup does not stall it (--jobs 1)", asyn
   await alter.connect();
   let stopped = false;
   try {
-    // The coordinator holds ACCESS SHARE on b and the worker copies a; freeze the CLI there.
-    await until("the worker copies a while the coordinator holds b", async () =>
-      (await sql(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE ${ours} AND l.relation = $1 AND l.mode = 'AccessShareLock' AND l.granted`, [bOid])).length > 0 &&
-      (await sql(`SELECT 1 FROM pg_stat_activity a WHERE ${ours} AND a.state = 'active' AND a.query LIKE 'COPY "public"."a"%'`)).length > 0,
-    );
+    // Once the coordinator holds ACCESS SHARE on b, freeze the CLI: the worker has at most begun a.
+    const holdersOfB = () => sql(`SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE ${ours} AND l.relation = $1 AND l.mode = 'AccessShareLock' AND l.granted`, [bOid]);
+    await until("the coordinator holds its lock on b", async () => (await holdersOfB()).length > 0);
     child.kill("SIGSTOP");
     stopped = true;
+    expect(await holdersOfB()).toHaveLength(1);
     expect(await sql(`SELECT 1 FROM pg_stat_activity a WHERE ${ours} AND a.query LIKE 'COPY "public"."b"%'`)).toEqual([]);
     const altered = alter.query(`ALTER TABLE b ADD COLUMN added int DEFAULT 7`);
     await until("the ALTER queued behind the backup", async () =>

@@ -9,8 +9,8 @@ export interface Output {
    * `warn` and `error` events are problems the operator must see (a notification not delivered).
    */
   event(name: string, fields?: Record<string, unknown>, level?: "info" | "warn" | "error"): void;
-  /** The live progress line on a TTY (throttled); nothing otherwise. */
-  progress(text: string): void;
+  /** The live progress line on a TTY (throttled, unless `now`: a new table started); nothing otherwise. */
+  progress(text: string, now?: boolean): void;
   /**
    * Progress inside a long step (a table streaming): with a TTY the progress line shows it, else a
    * JSON line at most every `COBALT_PROGRESS_MS` milliseconds (default 5000).
@@ -67,8 +67,8 @@ export function createOutput(opts: { json?: boolean }): Output {
         process.stderr.write(redactSecrets(JSON.stringify({ time: new Date().toISOString(), level, event: name, ...fields })) + "\n");
       }
     },
-    progress(text) {
-      if (!tty || !drawGate()) return;
+    progress(text, now = false) {
+      if (!tty || !(drawGate() || now)) return;
       process.stderr.write(`\r\x1b[2K${redactSecrets(text)}`);
       drawn = true;
     },

@@ -49,10 +49,14 @@ export async function runCommand(opts: { json?: boolean }, body: (out: Output, s
  */
 export function dumpProgress(out: Output, label: string): (p: DumpProgress) => void {
   const t0 = Date.now();
+  let shown: string | undefined;
   return (p) => {
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
     const inTable = p.streaming ? ` · ${p.streaming.table} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`);
+    // A table that starts streaming is shown at once; the rest of the line is throttled.
+    const fresh = p.streaming !== undefined && p.streaming.table !== shown;
+    if (p.streaming) shown = p.streaming.table;
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`, fresh);
     const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes };
     if (p.streaming) out.tick("table.progress", { table: p.streaming.table, tableRows: p.streaming.rows, tableRawBytes: p.streaming.rawBytes, ...totals });
     else if (!process.stderr.isTTY || p.phase !== "data" || !p.table) out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
@@ -62,11 +66,14 @@ export function dumpProgress(out: Output, label: string): (p: DumpProgress) => v
 /** Likewise for restore and verify: rows (of those the manifest recorded) while a table loads or is read back. */
 export function restoreProgress(out: Output, label: string): (p: RestoreProgress) => void {
   const t0 = Date.now();
+  let shown: string | undefined;
   return (p) => {
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
     const s = p.streaming;
     const inTable = s ? ` · ${s.table} ${count(s.rows)}/${count(s.expectedRows)} rows ${bytes(s.rawBytes)}` : "";
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s${inTable}`);
+    const fresh = s !== undefined && `${p.phase} ${s.table}` !== shown;
+    if (s) shown = `${p.phase} ${s.table}`;
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s${inTable}`, fresh);
     const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows };
     if (s) out.tick("table.progress", { phase: p.phase, table: s.table, tableRows: s.rows, tableExpectedRows: s.expectedRows, tableRawBytes: s.rawBytes, ...totals });
     else if (!process.stderr.isTTY || !p.table) out.event(p.table ? (p.phase === "read-back" ? "table.checked" : "table.restored") : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
