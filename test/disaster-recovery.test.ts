@@ -277,7 +277,8 @@ it("export-sql of a corrupt object: the export fails and the partial script rest
 
   const file = join(work, "corrupt.sql");
   const r = await runCli(["export-sql", "--from", dest(), "--backup", `${s.db}/latest`, "--identity", keyFile, "--out", file, ...s3Flags()], cliEnv());
-  expect(r.code).toBe(1);
+  // The backup is proven bad: exit 3.
+  expect(r.code).toBe(3);
   expect(r.stderr).toMatch(/export failed: .*(corrupt|decrypt|cannot be read)/);
   expect(existsSync(file)).toBe(false);
 
@@ -285,7 +286,7 @@ it("export-sql of a corrupt object: the export fails and the partial script rest
   // transaction it never commits, even in a psql that does not stop on errors.
   const partial = join(work, "corrupt-stdout.sql");
   const r2 = await shell(`"${process.execPath}" "${CLI}" export-sql --from "${dest()}" --backup "${s.db}/latest" --identity "${keyFile}" --endpoint "${s3.endpoint}" > "${partial}"`, { ...process.env, ...cliEnv() });
-  expect(r2.status).toBe(1);
+  expect(r2.status).toBe(3);
   const script = readFileSync(partial, "utf8");
   expect(script).toContain("CREATE TABLE");
   expect(script.trimEnd()).toMatch(/RAISE EXCEPTION 'cobalt-backup export-sql failed: %', '.*(corrupt|decrypt|cannot be read).*'; END \$cobalt\$;$/);

@@ -20,12 +20,13 @@ function files(dir: string): string[] {
 /** S3 operations map to IAM actions by name, except where AWS says otherwise. */
 const S3_ACTION: Record<string, string> = {
   ListObjectsV2: "s3:ListBucket",
+  ListMultipartUploads: "s3:ListBucketMultipartUploads",
   DeleteObjects: "s3:DeleteObject",
   CreateMultipartUpload: "s3:PutObject",
   UploadPart: "s3:PutObject",
   CompleteMultipartUpload: "s3:PutObject",
 };
-const S3_OPERATIONS = new Set(["PutObject", "GetObject", "DeleteObject", "DeleteObjects", "ListObjectsV2", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"]);
+const S3_OPERATIONS = new Set(["PutObject", "GetObject", "DeleteObject", "DeleteObjects", "ListObjectsV2", "ListMultipartUploads", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"]);
 const EC2_OPERATIONS = /SecurityGroup/;
 const SES_OPERATIONS = new Set(["SendEmail"]);
 

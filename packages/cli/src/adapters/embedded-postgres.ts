@@ -43,6 +43,8 @@ export interface ServerOptions {
   fast?: boolean;
   /** Every line the server and initdb print. */
   onLog?: (line: string) => void;
+  /** Where the server's temporary directory is made (default: the system's temporary directory). */
+  parentDir?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -63,7 +65,7 @@ export async function freePort(): Promise<number> {
  * the server's account only and deleted as soon as initdb has read it.
  */
 export async function startEmbeddedPostgres(binaries: PostgresBinaries, opts: ServerOptions = {}): Promise<EmbeddedServer> {
-  const base = mkdtempSync(join(tmpdir(), "cobalt-pg-"));
+  const base = mkdtempSync(join(opts.parentDir ?? tmpdir(), "cobalt-pg-"));
   const entry = track({ base, dataDir: join(base, "data") });
   const password = randomBytes(18).toString("base64url");
   let port: number;

@@ -19,7 +19,9 @@ export interface PostgresTarget {
 }
 
 /** Thrown for input the user must fix; the CLI prints it as one line and exits 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly _tag = "UsageError";
+}
 
 const FORMS = "expected a connection string as psql takes it: postgresql://user@host:5432/db, postgresql://user@/db?host=/var/run/postgresql, host=... dbname=... user=..., or a database name (PGHOST, PGPORT, PGUSER, PGPASSWORD and ~/.pgpass apply)";
 

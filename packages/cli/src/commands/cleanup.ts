@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { awsFlags, type AwsFlags } from "../adapters/aws-flags.js";
-import { EXIT, table } from "../output.js";
+import { table } from "../output.js";
 import { runCommand } from "./common.js";
 
 export function registerCleanup(program: Command): void {
@@ -12,7 +12,7 @@ export function registerCleanup(program: Command): void {
         const [{ awsClients }, { cleanupExpired }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await cleanupExpired({ rds }, { dryRun: Boolean(opts.dryRun) });
-        if (r.isErr()) return out.fail(r.error.message, EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error);
         const deleted = r.value.filter((d) => d.action === "delete").length;
         out.result(
           { dryRun: Boolean(opts.dryRun), decisions: r.value },

@@ -29,7 +29,7 @@ export function registerExportSql(program: Command): void {
         const store = await storeFromUrl(opts.from, "--from", opts);
         const keys = decryptionKeys(opts);
         const id = await resolveBackupId(store, opts.backup);
-        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        if (id.isErr()) return out.failWith(id.error);
         out.event("export.start", { id: id.value, from: store.location, out: opts.out ?? "stdout" });
 
         const file = opts.out ? resolve(opts.out) : undefined;
@@ -50,7 +50,7 @@ export function registerExportSql(program: Command): void {
           // Flush what is buffered before the process exits.
           await new Promise<void>((done) => process.stdout.write("", () => done()));
         }
-        if (r.isErr()) return out.fail(`export failed: ${r.error.message}`, EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error, "export failed");
         const v = r.value;
         const summary = { id: v.id, tables: v.tables, rows: v.rows, largeObjects: v.largeObjects, bytes: v.bytes, out: file ?? "stdout" };
         const human = `exported ${v.id}: ${v.tables} tables, ${count(v.rows)} rows, ${v.largeObjects} large objects, ${bytes(v.bytes)} of SQL${file ? ` to ${file}` : ""}`;

@@ -3,7 +3,7 @@ import { resolveBackupId, restoreBackup } from "@cobalt-backup/core";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { EXIT, count } from "../output.js";
+import { count } from "../output.js";
 import { createRolesOption, parseJobs, restoreProgress, roleFlags, runCommand, selectBackup } from "./common.js";
 
 export function registerRestore(program: Command): void {
@@ -15,18 +15,18 @@ export function registerRestore(program: Command): void {
     .option("--no-privileges", "do not restore GRANTs and default privileges")
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
     .action((opts: StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; target: string; jobs: number; clean?: boolean; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean }) =>
-      runCommand(opts, async (out) => {
+      runCommand(opts, async (out, signal) => {
         const store = await storeFromUrl(opts.from, "--from", opts);
         const target = postgresTarget(opts.target, "--target");
         const roleOption = createRolesOption(opts);
         const id = await resolveBackupId(store, opts.backup);
-        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        if (id.isErr()) return out.failWith(id.error);
         out.event("restore.start", { id: id.value, from: store.location, target: target.display });
         const r = await restoreBackup(
-          { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`) },
+          { connect: target.connect, store, decryption: decryptionKeys(opts), onProgress: restoreProgress(out, `restore ${id.value}`), signal },
           { id: id.value, jobs: opts.jobs, clean: Boolean(opts.clean), targetName: `${target.host}:${target.port}/${target.database}`, owners: opts.owner, privileges: opts.privileges, ...roleOption },
         );
-        if (r.isErr()) return out.fail(`restore failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error, "restore failed");
         const skipped = r.value.skippedPrivileges;
         const roles = r.value.roles;
         if (roles) out.event("roles.created", { created: roles.created, existing: roles.existing.length, memberships: roles.memberships, skipped: roles.skipped });
@@ -38,6 +38,6 @@ export function registerRestore(program: Command): void {
             (roles?.skipped.length ? `\nwarning: ${roles.skipped.length} role(s) or membership(s) not created (e.g. ${roles.skipped[0]!.object}: ${roles.skipped[0]!.reason})` : "") +
             (skipped.length ? `\nwarning: ${skipped.length} owner/privilege statement(s) not applied (e.g. ${skipped[0]!.object}: ${skipped[0]!.reason}); see --json for all` : ""),
         );
-      }),
+      }, { interruptible: true }),
     );
 }

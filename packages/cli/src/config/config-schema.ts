@@ -61,6 +61,10 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true).describe("Restore every backup into a scratch PostgreSQL and compare it with the manifest."),
         target: z.string().optional().describe("Server to create the scratch database on, as a connection string psql takes (default: an embedded PostgreSQL)."),
+        scratchDir: z
+          .string()
+          .optional()
+          .describe("Directory the embedded scratch PostgreSQL lives in while it verifies (default: the system's temporary directory, often a small tmpfs); it needs about the database's size free, checked before verification starts."),
         hook: z
           .object({
             sql: z.string().optional().describe("A SQL file run against the verified scratch copy (never the source)."),

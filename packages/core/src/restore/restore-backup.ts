@@ -12,10 +12,10 @@ import type { DdlItem } from "../schema/model.js";
 import { DIRECT_MEMBERSHIP, createRoleSql, grantMembershipSql, type CreateRolesOptions, type RoleSpec } from "../schema/roles.js";
 import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
+import { BackupReadFailure, corruptionOf, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
-import { causeMessage } from "../util/errors.js";
-import { IntegrityError } from "../util/meter.js";
+import { abortReason, causeMessage } from "../util/errors.js";
+import { IntegrityError, Meter } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
 import { postDataBatches } from "./post-data-batches.js";
 import { cleanDatabase, describeContents } from "./target-contents.js";
@@ -29,14 +29,20 @@ export type RestoreError =
   | { _tag: "TargetConnectFailed"; reason: string; message: string; retryable: boolean }
   | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
   | { _tag: "SchemaApplyFailed"; object: string; message: string }
-  | { _tag: "LoadFailed"; table: string; key: string; message: string };
+  | { _tag: "LoadFailed"; table: string; key: string; message: string }
+  /** The signal fired: connections were closed; what was loaded stays, in no committed table. */
+  | { _tag: "Interrupted"; reason: string; message: string };
 
 export interface RestoreProgress {
-  phase: "check" | "pre-data" | "data" | "post-data" | "finish";
+  /** `read-back`: verify re-reading the restored tables. */
+  phase: "check" | "pre-data" | "data" | "post-data" | "finish" | "read-back";
   tablesTotal: number;
   tablesDone: number;
   rows: number;
+  /** The table that just finished, when one did. */
   table?: string;
+  /** A table still loading (or being read back), and how far it got, as its rows stream. */
+  streaming?: { table: string; rows: number; rawBytes: number; expectedRows: number };
 }
 
 export interface RestoreDeps {
@@ -45,7 +51,10 @@ export interface RestoreDeps {
   store: BackupStore;
   /** age identities or passphrase, for encrypted backups. */
   decryption?: DecryptionKeys;
+  /** Called at each phase, each finished table, and each chunk loaded into a table (throttle it). */
   onProgress?: (p: RestoreProgress) => void;
+  /** Stops the restore: every connection is closed, the table being loaded is rolled back. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreInput {
@@ -112,10 +121,16 @@ const fail = (error: RestoreError): never => {
  * Triggers and row security do not exist yet while data loads, so neither can change it.
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
-  return ResultAsync.fromPromise(runRestore(deps, input), (e) =>
-    e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` },
-  );
+  return ResultAsync.fromPromise(runRestore(deps, input), (e): RestoreError => {
+    if (deps.signal?.aborted) return interrupted(deps.signal);
+    return e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` };
+  });
 }
+
+export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interrupted" } => {
+  const reason = abortReason(signal);
+  return { _tag: "Interrupted", reason, message: `${reason}: the restore stopped` };
+};
 
 async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient> {
   try {
@@ -128,11 +143,6 @@ async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient>
   }
 }
 
-/** Every object the manifest lists must be in the store at its recorded size. */
-
-
-
-
 async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<RestoreOutput> {
   const t0 = performance.now();
   const { store, id } = { store: deps.store, id: input.id };
@@ -140,11 +150,15 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
   deps.onProgress?.({ ...progress });
   // Everything about the backup is checked before the target is touched.
   const { manifest, items, roles } = await openBackup(store, id, deps.decryption);
+  deps.signal?.throwIfAborted();
 
   const clients: PgClient[] = [];
+  const onAbort = () => clients.forEach((c) => void c.end().catch(() => {}));
+  deps.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const main = await connectTarget(deps, input.targetName);
     clients.push(main);
+    deps.signal?.throwIfAborted();
     const present = await describeContents(main);
     if (present.length > 0) {
       if (!input.clean) {
@@ -179,7 +193,12 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     const workers = clients.slice(1);
     const queue = [...manifest.tables].sort((a, b) => b.rawBytes - a.rawBytes);
     await runPool(workers, queue, async (client, table) => {
-      await loadTable(client, store, manifest, table, deps.decryption);
+      const streaming = { table: `${table.schema}.${table.table}`, rows: 0, rawBytes: 0, expectedRows: table.rows };
+      await loadTable(client, store, manifest, table, deps.decryption, (bytes, lines) => {
+        streaming.rows += lines;
+        streaming.rawBytes += bytes;
+        deps.onProgress?.({ ...progress, rows: progress.rows + streaming.rows, streaming: { ...streaming } });
+      });
       progress.tablesDone++;
       progress.rows += table.rows;
       deps.onProgress?.({ ...progress, table: `${table.schema}.${table.table}` });
@@ -218,6 +237,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     const skippedPrivileges = await applyPrivileges(main, items, { owners: input.owners ?? true, privileges: input.privileges ?? true });
     return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, ...(rolesReport ? { roles: rolesReport } : {}), durationMs: Math.round(performance.now() - t0) };
   } finally {
+    deps.signal?.removeEventListener("abort", onAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }
@@ -288,16 +308,19 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
-async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys?: DecryptionKeys): Promise<void> {
+async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys: DecryptionKeys | undefined, onChunk: (bytes: number, lines: number) => void): Promise<void> {
   const display = `${table.schema}.${table.table}`;
   const opened = await openChecked(store, manifest, table, keys);
   await client.query("BEGIN");
   try {
-    await pipeline(opened, client.query(copyFrom(copyFromSql(table))));
+    await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
-    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display}); nothing of it was loaded` });
+    // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
+    // whether the object is corrupt is then checked on its own, so that corruption is named as such.
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(table.key, cause) : await corruptionOf(store, manifest, table);
+    if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
     fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
   }
 }
