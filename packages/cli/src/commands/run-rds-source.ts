@@ -1,6 +1,6 @@
 import type { OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
-import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsClients, snapshotErrorText, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import type { Config } from "../config/config-schema.js";
 import { UsageError } from "../adapters/postgres-url.js";
 import type { Output } from "../output.js";
@@ -61,7 +61,7 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
   if (r.isErr()) {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    throw new Error(r.error.message);
+    throw new Error(snapshotErrorText(r.error));
   }
   const instance = r.value;
   release = async () => instance.release();
@@ -74,7 +74,7 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
       const released = await instance.release();
       process.removeListener("SIGINT", onSignal);
       process.removeListener("SIGTERM", onSignal);
-      if (released.isErr()) throw new Error(released.error.message);
+      if (released.isErr()) throw new Error(snapshotErrorText(released.error));
     },
   };
 }
