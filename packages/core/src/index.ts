@@ -28,6 +28,7 @@ export { planPrune, type BackupState, type PruneDecision } from "./retention/pla
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";
 export { runNightly, type NightlyDeps, type NightlyInput, type RunReport, type StageReport, type StageName, type OpenedSource, type Scratch } from "./pipeline/nightly-run.js";
 export { notificationMessage, type NotificationMessage } from "./pipeline/notification-message.js";
+export { deliverNotifications, type NotifyTargets, type NotifyDeps, type Delivery } from "./pipeline/deliver-notifications.js";
 export { exportSql, sessionPreamble, guardedPrivilegeSql, type ExportDeps, type ExportInput, type ExportOutput, type ExportError, type ExportProgress } from "./export/export-sql.js";
 export { backupFiles, type FilesBackupDeps, type FilesBackupInput, type FilesBackupOutput, type FilesProgress } from "./media/media-backup.js";
 export { restoreFiles, type FilesRestoreDeps, type FilesRestoreInput, type FilesRestoreOutput, type FilesRestoreProgress } from "./media/media-restore.js";
