@@ -14,6 +14,7 @@ import { PutObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from "@aws-sdk/client-rds";
 import { readInstanceCredentials, type InstanceRef } from "@cobalt-backup/core/rds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { instanceConnect } from "../packages/lambda/src/lib/instance-connect.ts";
 import { loadHandlers, NamedError, runExecution, type Execution, type TaskHandler } from "./support/local-execution.ts";
 import { queryOnce } from "./support/pg-query.ts";
 import { startRdsEmulator, type RdsEmulator } from "./support/rds-emulator/index.ts";
@@ -85,9 +86,10 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
           const instance = (input as { instance: InstanceRef }).instance;
           const creds = await readInstanceCredentials({ secrets }, { instance });
           if (creds.isErr()) throw new Error(creds.error.message);
-          const { host, port, username, password, database } = creds.value;
-          const [row] = await queryOnce<{ n: number }>(`postgresql://${username}:${encodeURIComponent(password)}@${host}:${port}/${database}`, "SELECT count(*)::int AS n FROM items");
-          reached = { rows: row!.n, instance, password };
+          const client = await (await instanceConnect({ secrets }, { instance, database: instance.database!, tls: "disable" }))();
+          const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.items");
+          await client.end();
+          reached = { rows: rows[0]!.n, instance, password: creds.value.password };
           throw new NamedError("SchemaCaptureFailed", "stand-in: Plan is wired in phase 2");
         },
       },
