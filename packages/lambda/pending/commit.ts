@@ -5,7 +5,7 @@ import { z } from "zod";
 import { valueOr } from "../lib/errors.js";
 import { parseInput } from "../lib/input.js";
 import { storeFromEnv } from "../lib/store.js";
-import { TOOL } from "./settings.js";
+import { TOOL } from "../lib/dump-settings.js";
 
 const store = await storeFromEnv(new SecretsManagerClient({}));
 

@@ -7,7 +7,7 @@ import { instanceConnect } from "../lib/instance-connect.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
 import { storeFromEnv } from "../lib/store.js";
-import { encryptionKeys } from "./settings.js";
+import { encryptionKeys } from "../lib/dump-settings.js";
 
 const env = parseEnv(z.object({ DB_TLS: z.enum(["require", "verify", "disable"]).default("require") }));
 const secrets = new SecretsManagerClient({});

@@ -8,7 +8,7 @@ import { instanceConnect } from "../lib/instance-connect.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import { instanceRef, snapshotRef } from "../lib/refs.js";
 import { storeFromEnv } from "../lib/store.js";
-import { dumpSettings, TOOL } from "./settings.js";
+import { dumpSettings, TOOL } from "../lib/dump-settings.js";
 
 const env = parseEnv(z.object({ STAGING_BUCKET: z.string().min(1), DB_TLS: z.enum(["require", "verify", "disable"]).default("require") }));
 const secrets = new SecretsManagerClient({});
