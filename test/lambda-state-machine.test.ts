@@ -57,8 +57,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_RDS: emu.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     AWS_ENDPOINT_URL_SESV2: ses.url,
-    // One attempt per call: a throttled call fails the handler at once, and the definition's Retry is what retries it.
-    AWS_MAX_ATTEMPTS: "1",
+    // Two attempts per call (as a deployment would have more): the tests throttle past them, so that the definition's Retry is what retries.
+    AWS_MAX_ATTEMPTS: "2",
     SOURCE_INSTANCE: "production-blue",
     STORE_URL: `s3://${s3.bucket}/lambda`,
     STORE_ENDPOINT: s3.endpoint,
@@ -121,6 +121,8 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
     // Deleted, with its secret; the failure notified by webhook and email, naming the state; no report for a run without data.
     expect(await gone(instanceId)).toBe(true);
     expect(sm.names()).not.toContain(`cobalt-backup/${instanceId}`);
+    // Deleting again (a retried state, the failure rule after a Catch) is success.
+    expect(await handlers.DeleteInstance!({ instanceId })).toEqual({ instanceId, status: "gone" });
     expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state Plan failed: SchemaCaptureFailed: stand-in: Plan is wired in phase 2/);
     expect(webhookTexts().at(-1)).toContain(`to resume, start an execution with {"backupId":"${reached!.instance.backupId}","snapshot":"${snapshotId}"}`);
     expect(ses.received.at(-1)!.body).toContain("Plan");
@@ -130,11 +132,11 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
   });
 
   it("retries a throttled restore on the AwsUnavailable tag, then goes on", async () => {
-    emu.faults.throttle("RestoreDBInstanceFromDBSnapshot", 2);
+    emu.faults.throttle("RestoreDBInstanceFromDBSnapshot", 4);
     const x = await runExecution(handlers, {}, { name: "throttled", bind: { Plan: () => Promise.reject(new NamedError("SchemaCaptureFailed", "stand-in")) } });
     const retried = x.events.filter((e) => e.type === "StateRetried").map((e) => e.state);
     expect(retried).toEqual(["StartRestore", "StartRestore"]);
-    expect(emu.requests.filter((r) => r.error === "Throttling" && r.action === "RestoreDBInstanceFromDBSnapshot")).toHaveLength(2);
+    expect(emu.requests.filter((r) => r.error === "Throttling" && r.action === "RestoreDBInstanceFromDBSnapshot")).toHaveLength(4);
     expect(calledStates(x)).toContain("PrepareInstance");
     expect(x.error).toBe("SchemaCaptureFailed");
     expect(temporaries().filter((i) => i.status !== "deleting")).toEqual([]);
@@ -143,7 +145,7 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
   it("a restore that ends in a failed status is deleted at once; the notification names DescribeInstance", async () => {
     emu.faults.stall("create", { status: "incompatible-restore" });
     const x = await runExecution(handlers, {}, { name: "incompatible" });
-    expect(x).toMatchObject({ ok: false, error: "InstanceFailed", cause: "DescribeInstance" });
+    expect(x, JSON.stringify({ error: x.error, cause: x.cause, entered: x.entered, texts: webhookTexts().slice(-1) })).toMatchObject({ ok: false, error: "InstanceFailed", cause: "DescribeInstance" });
     expect(x.entered).toContain("InstanceFailed");
     expect(calledStates(x)).not.toContain("PrepareInstance");
     expect(calledStates(x).slice(-2)).toEqual(["DeleteAfterFailure", "NotifyFailure"]);
@@ -280,8 +282,25 @@ describe("resume, the failure rule and the janitor", () => {
     expect(await gone("tmp-expired")).toBe(true);
 
     await expect(handlers.DeleteInstance!({ instanceId: "production-blue" })).rejects.toMatchObject({ name: "NotTemporary" });
+    const prod = await handlers.DescribeInstance!({ instance: { instanceId: "production-blue", sourceInstance: "production-blue", snapshotId: "" } });
+    await expect(handlers.PrepareInstance!({ instance: prod })).rejects.toMatchObject({ name: "NotTemporary" });
+    expect(emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "production-blue")).toEqual([]);
     expect(emu.instance("production-blue")?.status).toBe("available");
     await expect(handlers.DeleteInstance!({ instanceId: 42 })).rejects.toMatchObject({ name: "InvalidInput" });
+  });
+
+  it("when the password cannot be stored, it is not set either (no password nobody knows)", async () => {
+    const other = await handlers.DescribeInstance!({ instance: { instanceId: "cobalt-tmp-other-run", sourceInstance: "production-blue", snapshotId } });
+    const modifies = () => emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "cobalt-tmp-other-run").length;
+    sm.fail("PutSecretValue", "InternalServiceError", 2);
+    await expect(handlers.PrepareInstance!({ instance: other })).rejects.toMatchObject({ name: "AwsUnavailable" });
+    expect(modifies()).toBe(0);
+    // Retried (as the definition does on AwsUnavailable), it creates the secret and then sets the password.
+    const prepared = (await handlers.PrepareInstance!({ instance: other })) as InstanceRef;
+    expect(prepared).toMatchObject({ secretId: "cobalt-backup/cobalt-tmp-other-run", phase: "working" });
+    expect(modifies()).toBe(1);
+    expect(JSON.parse(sm.value("cobalt-backup/cobalt-tmp-other-run")!).password).toBe(emu.lastPasswordSetFor("cobalt-tmp-other-run"));
+    expect(JSON.stringify(prepared)).not.toContain(emu.lastPasswordSetFor("cobalt-tmp-other-run")!);
   });
 
   it("retention removes an unfinished backup older than the grace period from the store", async () => {

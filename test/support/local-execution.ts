@@ -10,7 +10,7 @@ import { repoRoot } from "./corpus.ts";
 import { localVariant, mapStates, productionDefinition, testSubstitutions, type Definition } from "./state-machine.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-export type TaskHandler = (input: Json) => Promise<Json> | Json;
+export type TaskHandler = (input: unknown) => unknown;
 
 /** Which handler bundle serves each Task state of the definition. */
 export const HANDLER_OF: Record<string, string> = {
@@ -59,7 +59,7 @@ export interface Execution {
   /** Every event, in order: the execution's history as the local runner reports it. */
   events: { type: string; state?: string; input?: Json; output?: Json; error?: string; cause?: unknown }[];
   /** Invocations of each Task state, in order, with their input. */
-  calls: { state: string; input: Json }[];
+  calls: { state: string; input: unknown }[];
   /** The states entered, in order. */
   entered: string[];
 }

@@ -25,7 +25,9 @@ export function awsError(e: unknown): { code: string; message: string; retryable
   const err = e as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   const code = err.Code ?? err.name ?? "Error";
   const status = err.$metadata?.httpStatusCode ?? 0;
-  const retryable = Boolean(err.$retryable) || status >= 500 || /Throttl|RequestLimitExceeded|InsufficientDBInstanceCapacity/i.test(code);
+  // Network faults (a reset keep-alive socket, a timeout) that outlasted the SDK's own retries are transient too.
+  const network = /TimeoutError|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(`${code} ${err.message ?? ""}`);
+  const retryable = Boolean(err.$retryable) || status >= 500 || network || /Throttl|RequestLimitExceeded|InsufficientDBInstanceCapacity/i.test(code);
   return { code, message: err.message ?? String(e), retryable };
 }
 

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { ModifyDBInstanceCommand } from "@aws-sdk/client-rds";
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { ResultAsync } from "../result.js";
-import { asSnapshotError, awsError, fail, SnapshotFailure, type SnapshotError } from "./errors.js";
+import { asSnapshotError, awsError, call, fail, SnapshotFailure, type SnapshotError } from "./errors.js";
+import { describeDbInstance } from "./find-snapshot.js";
 import { TAG, temporarySecretName, type InstanceRef, type SnapshotDeps } from "./instance-ref.js";
 
 /** 32 characters RDS accepts as a master password (no '/', '@', '"' or space). */
@@ -61,6 +62,11 @@ export function prepareInstance(deps: Pick<SnapshotDeps, "rds" | "secrets" | "ne
   return ResultAsync.fromPromise(
     (async () => {
       if (!secrets) return fail({ _tag: "AwsCallFailed", action: "PutSecretValue", code: "NoSecretsClient", message: "keeping the temporary instance's password needs a Secrets Manager client", retryable: false });
+      // Never the production instance, whatever ref arrives: only one tagged as this tool's.
+      const current = await call("DescribeDBInstances", () => describeDbInstance(deps, instance.instanceId));
+      if (current?.TagList?.find((t) => t.Key === TAG.temporary)?.Value !== "true") {
+        return fail({ _tag: "NotTemporary", instance: instance.instanceId, message: `refusing to change the password of ${instance.instanceId}: it is ${current ? "not tagged as a temporary instance of this tool" : "not there"}` });
+      }
       if (!instance.username) return fail({ _tag: "RestoreFailed", instance: instance.instanceId, code: "NotDescribed", message: `temporary instance ${instance.instanceId} has no master user name yet: describe it until it is available first`, retryable: false });
       const password = deps.newPassword?.() ?? newMasterPassword();
       const secretId = temporarySecretName(instance.instanceId);
