@@ -43,7 +43,7 @@ describe("backup --rds-instance", () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.json!.snapshot).toBe(newest.id);
     const restoreCall = emu.requests.find((r) => r.action === "RestoreDBInstanceFromDBSnapshot")!;
-    expect(restoreCall.params).toMatchObject({ DBSnapshotIdentifier: newest.id, PubliclyAccessible: "false", MultiAZ: "false", DeletionProtection: "false" });
+    expect(restoreCall.params).toMatchObject({ DBSnapshotIdentifier: newest.id, PubliclyAccessible: "false", MultiAZ: "false", DeletionProtection: "false", BackupRetentionPeriod: "0" });
 
     // A fresh password was set on the temporary instance; the production one was never used.
     const modify = emu.requests.filter((r) => r.action === "ModifyDBInstance");

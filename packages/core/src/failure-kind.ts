@@ -44,6 +44,7 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   SourceInstanceNotFound: "input",
   NoSnapshot: "input",
   SnapshotNotFound: "input",
+  NotTemporary: "input",
   // the backup is bad
   VerifyMismatch: "backup-defect",
   ObjectCorrupt: "backup-defect",
@@ -57,6 +58,9 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   Interrupted: "interrupted",
   // at run time
   SnapshotFailed: "runtime",
+  AwsUnavailable: "runtime",
+  InsufficientCapacity: "runtime",
+  InstanceBusy: "runtime",
   SchemaCaptureFailed: "runtime",
   CopyFailed: "runtime",
   LargeObjectsFailed: "runtime",

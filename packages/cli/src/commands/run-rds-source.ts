@@ -1,6 +1,6 @@
 import { taggedError, type OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
-import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsClients, snapshotErrorText, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import type { Config } from "../config/config-schema.js";
 import { UsageError } from "../adapters/postgres-url.js";
 import type { Output } from "../output.js";
@@ -50,7 +50,7 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
   );
   if (r.isErr()) {
     signal.removeEventListener("abort", announce);
-    throw taggedError(r.error._tag, r.error.message);
+    throw taggedError(r.error._tag, snapshotErrorText(r.error));
   }
   const instance = r.value;
   const database = src.database ?? instance.database ?? "postgres";
@@ -62,7 +62,7 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
       const released = await instance.release();
       signal.removeEventListener("abort", announce);
       // Whatever stopped the delete (a refused call, a timeout), the instance may still be running.
-      if (released.isErr()) throw taggedError("CleanupFailed", released.error.message);
+      if (released.isErr()) throw taggedError("CleanupFailed", snapshotErrorText(released.error));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { failureKind, tagOf } from "../failure-kind.js";
+import type { Delivery } from "./deliver-notifications.js";
 import type { PgConnect } from "../pg/session.js";
 import { ResultAsync } from "../result.js";
 import { pruneBackups } from "../retention/prune.js";
@@ -41,12 +42,6 @@ export interface RunReport {
   retention?: { removed: string[]; kept: number };
 }
 
-/** What one notification channel did with the report. Never holds the channel's URL. */
-export interface Delivery {
-  channel: string;
-  ok: boolean;
-  detail?: string;
-}
 
 /** A run's report, where it was stored, and what the notifications did. */
 export interface RunOutcome {
