@@ -9,5 +9,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     reporters: ["default"],
+    // The Lambda bundles are imported as built (minified, dependencies inside): no transform.
+    server: { deps: { external: [/packages\/lambda\/dist\//] } },
   },
 });

@@ -3,6 +3,7 @@
 # without Node): only sh, coreutils, awk, jq, psql, age (encrypted backups) and zstd or gzip.
 # It follows `cobalt-backup restore` step by step (docs/disaster-recovery.md explains each one):
 #   1. check every object's sha256 against manifest.json
+#   (CREATE_ROLES=1) create the roles the backup uses that the server lacks, and their memberships
 #   2. pre-data DDL (schemas, types, functions, tables, views, ...) in one transaction
 #   3. each table: age -d | zstd -d | psql COPY FROM STDIN; the decoded COPY text's sha256 and
 #      the row count psql reports are checked against the manifest
@@ -19,8 +20,12 @@
 #   TARGET         the empty database, as `psql -d` takes it (postgresql://user@host:5432/db or a
 #                  name; PGPASSWORD, PGHOST, ~/.pgpass ... apply as usual)
 #   IDENTITY_FILE  the age identity file (AGE-SECRET-KEY-1...) of an encrypted backup; without it,
-#                  age asks for the passphrase of a passphrase-encrypted backup, once per object
-# environment: NO_OWNER=1 leaves out owners, NO_PRIVILEGES=1 leaves out GRANTs (as pg_restore's flags)
+#                  a passphrase-encrypted backup's passphrase is asked once (or read from
+#                  AGE_PASSPHRASE) and given to age for every object through script(1)
+# environment: NO_OWNER=1 leaves out owners, NO_PRIVILEGES=1 leaves out GRANTs (as pg_restore's flags);
+#   CREATE_ROLES=1 first creates the roles the backup uses that the server lacks (attributes and
+#   memberships, NOLOGIN, no password), as `cobalt-backup restore --create-roles`; ROLES_LOGIN=1
+#   gives LOGIN to those that could log in on the source (--roles-login)
 #
 # A failure stops the script with a message. Data already loaded stays: drop the target database,
 # create it again, and rerun.
@@ -59,9 +64,27 @@ if [ -n "$encrypted" ]; then
 fi
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+restore_tty=
+trap 'rm -rf "$tmp"; [ -z "$restore_tty" ] || stty echo </dev/tty' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# A passphrase-encrypted backup: age reads a passphrase only from a terminal, once per file. The
+# passphrase is asked here once (or taken from AGE_PASSPHRASE) and typed into each age through a
+# pseudo-terminal of its own (script, from util-linux), so a 200-object backup asks once.
+if [ -n "$encrypted" ] && [ -z "$IDENTITY" ]; then
+  command -v script >/dev/null 2>&1 || die "script (util-linux) is not installed; it gives age the passphrase"
+  if [ -z "${AGE_PASSPHRASE:-}" ]; then
+    (true </dev/tty) 2>/dev/null || die "the backup is encrypted with a passphrase: run this in a terminal, or set AGE_PASSPHRASE"
+    restore_tty=1
+    stty -echo </dev/tty
+    printf 'Passphrase of backup %s: ' "$(jq -r '.id' "$M")" >/dev/tty
+    IFS= read -r AGE_PASSPHRASE </dev/tty || die "no passphrase given"
+    stty echo </dev/tty
+    restore_tty=
+    printf '\n' >/dev/tty
+  fi
+fi
 
 # The session every cobalt-backup connection uses (SESSION_SETTINGS in packages/core/src/pg/session.ts):
 # value text is read exactly as it was written, and every name in the DDL is schema-qualified.
@@ -109,6 +132,30 @@ def guarded:
   | "BEGIN\n\($body)\nEXCEPTION WHEN OTHERS THEN\n  RAISE WARNING 'cobalt-backup: skipped %: %', \($what), SQLERRM;\nEND\n" as $block
   | dollar_tag($block) as $tag
   | "DO \($tag)\n\($block)\($tag);\n";
+def role_sql($login):
+  "CREATE ROLE \(.name | ident) " + ([if $login and .login then "LOGIN" else "NOLOGIN" end,
+    (if .superuser then "SUPERUSER" else empty end), (if .inherit then empty else "NOINHERIT" end),
+    (if .createRole then "CREATEROLE" else empty end), (if .createDb then "CREATEDB" else empty end),
+    (if .replication then "REPLICATION" else empty end), (if .bypassRls then "BYPASSRLS" else empty end),
+    (if .connectionLimit != -1 then "CONNECTION LIMIT \(.connectionLimit)" else empty end),
+    (if .validUntil then "VALID UNTIL \(.validUntil | lit)" else empty end)] | join(" "));
+def grant_sql($member):
+  "GRANT \(.role | ident) TO \($member | ident)"
+  + (if .inherit == null and .set == null then (if .admin then " WITH ADMIN OPTION" else "" end)
+     else " WITH " + ([(if .admin then "ADMIN TRUE" else empty end),
+       (if .inherit == null then empty elif .inherit then "INHERIT TRUE" else "INHERIT FALSE" end),
+       (if .set == false then "SET FALSE" else empty end)] | join(", ")) end);
+def role_exists: "EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = \(lit))";
+def direct_membership($role; $member):
+  "EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m\n   JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member\n  WHERE g.rolname = \($role | lit) AND u.rolname = \($member | lit))";
+def skippable($what; $condition; $sql):
+  "BEGIN\n  IF \($condition) THEN\n    EXECUTE \($sql | lit);\n  END IF;\nEXCEPTION WHEN OTHERS THEN\n  RAISE WARNING 'cobalt-backup: skipped %: %', \($what | lit), SQLERRM;\nEND\n" as $body
+  | dollar_tag($body) as $tag | "DO \($tag)\n\($body)\($tag);\n";
+def roles_script($login):
+  (.roles // []) as $roles
+  | ($roles[] | skippable("role \(.name)"; "NOT \(.name | role_exists)"; role_sql($login))),
+    ($roles[] | .name as $m | .memberOf[]
+      | skippable("membership of \($m) in \(.role)"; "\($m | role_exists) AND \(.role | role_exists) AND NOT \(direct_membership(.role; $m))"; grant_sql($m)));
 EOF
 )
 
@@ -121,7 +168,9 @@ decode() {
     elif [ -n "$IDENTITY" ]; then
       age -d -i "$IDENTITY" "$DIR/$1" || echo "age cannot decrypt $1" >>"$tmp/failed"
     else
-      age -d "$DIR/$1" || echo "age cannot decrypt $1" >>"$tmp/failed"
+      # age writes the plaintext to fd 3 (this pipeline); its prompt goes to its pseudo-terminal.
+      printf '%s\n' "$AGE_PASSPHRASE" | SHELL=/bin/sh AGE_IN="$DIR/$1" script -qec 'age -d -o /dev/fd/3 "$AGE_IN"' /dev/null 3>&1 >/dev/null 2>&1 ||
+        echo "age cannot decrypt $1 (wrong passphrase?)" >>"$tmp/failed"
     fi
   } | {
     case $compression in
@@ -161,6 +210,13 @@ schema_key=$(jq -r '.schema.key' "$M")
 decode "$schema_key" >"$tmp/schema.json"
 if [ -s "$tmp/failed" ]; then die "$(cat "$tmp/failed")"; fi
 jq -e '.items | type == "array"' "$tmp/schema.json" >/dev/null || die "$schema_key does not hold the schema"
+
+# Roles first (CREATE_ROLES=1): the same statements as `cobalt-backup restore --create-roles`.
+if [ -n "${CREATE_ROLES:-}" ]; then
+  jq -r --arg login "${ROLES_LOGIN:-}" "$defs"'roles_script($login != "")' "$tmp/schema.json" >"$tmp/roles.sql"
+  run_psql -q -f "$tmp/roles.sql" >/dev/null || die "creating the roles failed"
+  say "roles: $(jq '(.roles // []) | length' "$tmp/schema.json") that the backup uses, created where missing ($([ -n "${ROLES_LOGIN:-}" ] && echo 'LOGIN as on the source' || echo NOLOGIN))"
+fi
 jq -r "$defs"'.items[] | select(.section == "pre-data") | item' "$tmp/schema.json" >"$tmp/pre-data.sql"
 say "pre-data: $(jq '[.items[] | select(.section == "pre-data")] | length' "$tmp/schema.json") statements"
 run_psql -q -1 -f "$tmp/pre-data.sql" >/dev/null || die "the schema (pre-data) failed; nothing of it was applied"

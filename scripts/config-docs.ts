@@ -48,9 +48,7 @@ Environment: \`RDS_HOSTNAME\`, \`RDS_PORT\`, \`RDS_DB_NAME\`, \`RDS_USERNAME\`, 
 the source when the file names none. The AWS SDK reads \`AWS_PROFILE\`, \`AWS_REGION\`,
 \`AWS_ACCESS_KEY_ID\`, \`AWS_SECRET_ACCESS_KEY\`, \`AWS_ENDPOINT_URL_S3\` and \`AWS_ENDPOINT_URL_RDS\`.
 
-Exit codes of \`run\`: \`0\` success, \`1\` backup failed (snapshot, dump or upload), \`2\`
-configuration, \`3\` verification (or the post-restore hook) failed, \`4\` the temporary instance
-could not be deleted.
+What \`run\`'s exit codes mean is in the README's [Exit codes](../README.md#exit-codes).
 
 This file is generated from the schema in \`packages/cli/src/config/config-schema.ts\` by
 \`pnpm docs:config\`.

@@ -10,7 +10,7 @@
  *   3. `cobalt-backup export-sql` into stock `psql -f`.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -110,13 +110,13 @@ async function downloadNewestBackup(source: string, into: string): Promise<strin
   return into;
 }
 
-/** A bin directory with only the runbook's tools: sh, coreutils it uses, awk, jq, age, zstd, gzip, psql. */
+/** A bin directory with only the runbook's tools: sh, coreutils it uses, awk, jq, age, zstd, gzip, psql, script (util-linux). */
 function restrictedPath(): string {
   const bin = join(work, "bin");
   if (existsSync(bin)) return bin;
   mkdirSync(bin);
   const which = (tool: string) => execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
-  for (const tool of ["sh", "cat", "rm", "mkdir", "mktemp", "mkfifo", "tee", "sha256sum", "cut", "od", "awk", "jq", "age", "zstd", "gzip"]) symlinkSync(which(tool), join(bin, tool));
+  for (const tool of ["sh", "cat", "rm", "mkdir", "mktemp", "mkfifo", "tee", "sha256sum", "cut", "od", "awk", "jq", "age", "zstd", "gzip", "script", "stty"]) symlinkSync(which(tool), join(bin, tool));
   // Debian's /usr/bin/psql is a Perl wrapper; link the PostgreSQL 15 client itself.
   const psql = ["/usr/lib/postgresql/15/bin/psql"].find(existsSync) ?? which("psql");
   symlinkSync(psql, join(bin, "psql"));
@@ -124,8 +124,8 @@ function restrictedPath(): string {
 }
 const restrictedEnv = () => ({ PATH: restrictedPath(), HOME: emptyHome, TMPDIR: tmpdir() });
 
-function runScript(dir: string, targetUrl: string, identity?: string) {
-  return spawnSync("/bin/sh", [SCRIPT, dir, targetUrl, ...(identity ? [identity] : [])], { env: restrictedEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+function runScript(dir: string, targetUrl: string, identity?: string, env: Record<string, string> = {}) {
+  return spawnSync("/bin/sh", [SCRIPT, dir, targetUrl, ...(identity ? [identity] : [])], { env: { ...restrictedEnv(), ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 }
 
 /**
@@ -196,6 +196,10 @@ describe.each(["edge", "pagila"] as const)("%s, from the bucket alone", (name) =
       const r = await runCli(["export-sql", "--from", dest(), "--backup", `${s.db}/latest`, "--identity", keyFile, "--out", file, ...s3Flags(), "--json"], cliEnv());
       expect(r.code, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ ok: true, tables: 21, out: file });
+      // The file holds the database in the clear: its owner alone reads it, and the operator is told.
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(r.stderr).toContain(`note: ${file} holds the whole database decrypted; delete it once restored. To write nothing to disk, stream it: cobalt-backup export-sql ... | psql`);
+      expect((await runCli(["export-sql", "--help"])).stdout).toMatch(/--out <file>[\s\S]*whole\s+database\s+decrypted:\s+prefer\s+the\s+stream,\s+export-sql\s+\.\.\.\s+\|\s+psql/);
       const sql = readFileSync(file, "utf8");
       expect(sql).toContain("SET check_function_bodies = false;");
       expect(sql.trimEnd().endsWith("COMMIT;")).toBe(true);
@@ -273,7 +277,8 @@ it("export-sql of a corrupt object: the export fails and the partial script rest
 
   const file = join(work, "corrupt.sql");
   const r = await runCli(["export-sql", "--from", dest(), "--backup", `${s.db}/latest`, "--identity", keyFile, "--out", file, ...s3Flags()], cliEnv());
-  expect(r.code).toBe(1);
+  // The backup is proven bad: exit 3.
+  expect(r.code).toBe(3);
   expect(r.stderr).toMatch(/export failed: .*(corrupt|decrypt|cannot be read)/);
   expect(existsSync(file)).toBe(false);
 
@@ -281,11 +286,76 @@ it("export-sql of a corrupt object: the export fails and the partial script rest
   // transaction it never commits, even in a psql that does not stop on errors.
   const partial = join(work, "corrupt-stdout.sql");
   const r2 = await shell(`"${process.execPath}" "${CLI}" export-sql --from "${dest()}" --backup "${s.db}/latest" --identity "${keyFile}" --endpoint "${s3.endpoint}" > "${partial}"`, { ...process.env, ...cliEnv() });
-  expect(r2.status).toBe(1);
+  expect(r2.status).toBe(3);
   const script = readFileSync(partial, "utf8");
   expect(script).toContain("CREATE TABLE");
   expect(script.trimEnd()).toMatch(/RAISE EXCEPTION 'cobalt-backup export-sql failed: %', '.*(corrupt|decrypt|cannot be read).*'; END \$cobalt\$;$/);
   const target = await pg15().newDatabase("dr_sql_corrupt");
   execFileSync("psql", ["-X", "-q", "-d", pg15().url(target), "-f", partial], { stdio: ["ignore", "ignore", "ignore"] });
   expect(await userRelations(target)).toBe(0);
+});
+
+describe("a passphrase-encrypted backup, without cobalt-backup", () => {
+  const PASSPHRASE = "correct horse battery staple";
+  let db: string;
+  let dir: string;
+  beforeAll(async () => {
+    // A few tables: every object costs age a deliberately slow scrypt.
+    db = await pg15().newDatabase("dr_passphrase");
+    await pg15().query(db, "CREATE TABLE public.a (id int PRIMARY KEY, v text); CREATE TABLE public.b (id int REFERENCES public.a, w numeric); CREATE TABLE public.c (x bytea); INSERT INTO public.a SELECT i, md5(i::text) FROM generate_series(1, 1000) i; INSERT INTO public.b SELECT i, i / 3.0 FROM generate_series(1, 1000) i; INSERT INTO public.c VALUES ('\\x00ff'); SELECT pg_catalog.lo_from_bytea(0, 'blob'::bytea)");
+    const b = await runCli(["backup", "--source", pg15().url(db), "--dest", `s3://${s3.bucket}/passphrase`, "--passphrase-env", "DR_PASSPHRASE", ...s3Flags(), "--json"], { ...cliEnv(), DR_PASSPHRASE: PASSPHRASE });
+    expect(b.code, b.stderr).toBe(0);
+    const keys = await listKeys(`passphrase/${b.json!.id}/`);
+    dir = join(work, "download-passphrase");
+    for (const key of keys) {
+      const file = join(dir, key.slice(`passphrase/${b.json!.id}/`.length));
+      mkdirSync(dirname(file), { recursive: true });
+      await pipeline((await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body as Readable, createWriteStream(file));
+    }
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    expect(manifest.encryption).toMatchObject({ recipients: [], passphrase: true });
+    expect(manifest.tables.length + 2).toBe(5);
+  });
+
+  it("takes the passphrase from AGE_PASSPHRASE for every object", async () => {
+    const target = await pg15().newDatabase("dr_sh_passphrase_env");
+    const r = runScript(dir, pg15().url(target), undefined, { AGE_PASSPHRASE: PASSPHRASE });
+    expect(r.status, r.stderr).toBe(0);
+    await expectSameAsSource(db, target);
+  });
+
+  it("on a terminal, asks for it once for the whole backup (age alone asks once per object)", async () => {
+    const target = await pg15().newDatabase("dr_sh_passphrase_tty");
+    // script(1) gives the restore a terminal; the passphrase is typed once, when asked.
+    const inner = ["/bin/sh", SCRIPT, dir, pg15().url(target)].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const child = spawn("/usr/bin/script", ["-qec", inner, "/dev/null"], { env: restrictedEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    let screen = "";
+    child.stdout.on("data", (d) => {
+      const before = screen;
+      screen += d;
+      if (!before.includes("Passphrase of backup") && screen.includes("Passphrase of backup")) child.stdin.write(`${PASSPHRASE}\n`);
+    });
+    child.stderr.on("data", (d) => (screen += d));
+    const status = await new Promise<number | null>((done) => child.on("close", done));
+    expect(status, screen).toBe(0);
+    expect(screen.match(/Passphrase of backup/g)).toHaveLength(1);
+    expect(screen).not.toMatch(/Enter passphrase/);
+    expect(screen).not.toContain(PASSPHRASE);
+    expect(screen).toContain("restored ");
+    await expectSameAsSource(db, target);
+  });
+
+  it("a wrong passphrase stops the script before anything is created, naming the object", async () => {
+    const target = await pg15().newDatabase("dr_sh_passphrase_wrong");
+    const r = runScript(dir, pg15().url(target), undefined, { AGE_PASSPHRASE: "wrong" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/age cannot decrypt schema\.json\.zst\.age \(wrong passphrase\?\)/);
+    expect(await userRelations(target)).toBe(0);
+  });
+
+  it("with neither a terminal nor AGE_PASSPHRASE, says how to give it", async () => {
+    const r = spawnSync("/usr/bin/setsid", ["-w", "/bin/sh", SCRIPT, dir, "postgresql://nowhere/x"], { env: restrictedEnv(), encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/encrypted with a passphrase: run this in a terminal, or set AGE_PASSPHRASE/);
+  });
 });

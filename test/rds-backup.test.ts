@@ -15,7 +15,8 @@ const PROD_PASSWORD = "production-master-secret";
 let emu: RdsEmulator;
 let prodUrl: string;
 const env = () => ({ AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1", COBALT_RDS_POLL_MS: "100" });
-const rdsFlags = () => ["--rds-endpoint", emu.endpoint, "--rds-region", "us-east-1", "--tls", "disable"];
+const apiFlags = () => ["--rds-endpoint", emu.endpoint, "--rds-region", "us-east-1"];
+const rdsFlags = () => [...apiFlags(), "--tls", "disable"];
 const temporaries = () => emu.instances().filter((i) => i.tags["cobalt-backup:temporary"] === "true" && i.status !== "deleted");
 
 beforeAll(async () => {
@@ -42,7 +43,7 @@ describe("backup --rds-instance", () => {
     expect(b.code, b.stderr).toBe(0);
     expect(b.json!.snapshot).toBe(newest.id);
     const restoreCall = emu.requests.find((r) => r.action === "RestoreDBInstanceFromDBSnapshot")!;
-    expect(restoreCall.params).toMatchObject({ DBSnapshotIdentifier: newest.id, PubliclyAccessible: "false", MultiAZ: "false", DeletionProtection: "false" });
+    expect(restoreCall.params).toMatchObject({ DBSnapshotIdentifier: newest.id, PubliclyAccessible: "false", MultiAZ: "false", DeletionProtection: "false", BackupRetentionPeriod: "0" });
 
     // A fresh password was set on the temporary instance; the production one was never used.
     const modify = emu.requests.filter((r) => r.action === "ModifyDBInstance");
@@ -172,9 +173,10 @@ describe("faults", () => {
 
   it("a missing source instance or snapshot is a clear error before anything is created", async () => {
     const none = await runCli(["backup", "--rds-instance", "no-such-db", "--dest", tempStore(), ...rdsFlags()], env());
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no RDS instance no-such-db/);
     const snap = await runCli(["backup", "--rds-instance", "production-blue", "--snapshot", "nope", "--dest", tempStore(), ...rdsFlags()], env());
+    expect(snap.code).toBe(2);
     expect(snap.stderr).toMatch(/no snapshot nope/);
     expect(temporaries()).toEqual([]);
   });
@@ -182,7 +184,7 @@ describe("faults", () => {
 
 describe("snapshot and cleanup commands", () => {
   it("snapshot takes a manual snapshot and waits for it", async () => {
-    const r = await runCli(["snapshot", "--rds-instance", "production-blue", "--snapshot-id", "before-release-42", ...rdsFlags(), "--json"], env());
+    const r = await runCli(["snapshot", "--rds-instance", "production-blue", "--snapshot-id", "before-release-42", ...apiFlags(), "--json"], env());
     expect(r.code, r.stderr).toBe(0);
     expect(emu.snapshots().find((s) => s.id === "before-release-42")?.status).toBe("available");
   });
@@ -195,11 +197,11 @@ describe("snapshot and cleanup commands", () => {
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "tmp-expired", DBSnapshotIdentifier: snap.id, Tags: tags("2020-01-01T00:00:00Z") }));
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "tmp-fresh", DBSnapshotIdentifier: snap.id, Tags: tags("2999-01-01T00:00:00Z") }));
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "cobalt-tmp-lookalike", DBSnapshotIdentifier: snap.id, Tags: [{ Key: "owner", Value: "someone" }] }));
-    const dry = await runCli(["cleanup", ...rdsFlags(), "--dry-run", "--json"], env());
+    const dry = await runCli(["cleanup", ...apiFlags(), "--dry-run", "--json"], env());
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json!.decisions.filter((d: { action: string }) => d.action === "delete").map((d: { instance: string }) => d.instance)).toEqual(["tmp-expired"]);
     expect(emu.requests.some((r) => r.action === "DeleteDBInstance" && r.params.DBInstanceIdentifier === "tmp-expired")).toBe(false);
-    const real = await runCli(["cleanup", ...rdsFlags(), "--json"], env());
+    const real = await runCli(["cleanup", ...apiFlags(), "--json"], env());
     expect(real.code, real.stderr).toBe(0);
     const deletes = emu.requests.filter((r) => r.action === "DeleteDBInstance").map((r) => r.params.DBInstanceIdentifier);
     expect(deletes).toContain("tmp-expired");

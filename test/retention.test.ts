@@ -3,7 +3,7 @@
  * complete but unverified, unfinished, locked, two sources) and exactly what prune keeps for
  * --keep-last 2 --keep-daily 7 --keep-weekly 4 --keep-monthly 3 (restic's semantics).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -71,11 +71,39 @@ it("prune refuses a policy that keeps nothing, and --dry-run through the CLI rem
   const store = fileStore(pathToFileURL(dir).href);
   await backup(store, "prod", "2026-01-01T00:00:00Z", "verified");
   await backup(store, "prod", "2026-01-02T00:00:00Z", "verified");
-  const empty = await runCli(["prune", "--from", dir]);
+  const empty = await runCli(["prune", "--from", dir, "--keep-last", "0"]);
   expect(empty.code).toBe(2);
   expect(empty.stderr).toMatch(/keeps nothing.*--keep-last/);
   const dry = await runCli(["prune", "--from", dir, "--keep-last", "1", "--dry-run", "--json"]);
   expect(dry.code, dry.stderr).toBe(0);
   expect(dry.json!.decisions.map((d: { action: string }) => d.action)).toEqual(["remove", "keep"]);
   expect((await store.list(""))._unsafeUnwrap()).toHaveLength(6);
+});
+
+it("prune without a policy keeps every complete backup and removes only what unfinished runs left", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cobalt-prune-gc-"));
+  const store = fileStore(pathToFileURL(dir).href);
+  const kept = [await backup(store, "prod", "2026-01-01T00:00:00Z", "verified"), await backup(store, "prod", "2026-01-02T00:00:00Z", "unverified")];
+  const crashed = await backup(store, "prod", "2026-01-03T00:00:00Z", "unfinished");
+  const r = await runCli(["prune", "--from", dir, "--grace-hours", "0", "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.json!.decisions.map((d: { id: string; action: string }) => [d.id, d.action])).toEqual([[kept[0], "keep"], [kept[1], "keep"], [crashed, "remove"]]);
+  expect([...new Set((await store.list(""))._unsafeUnwrap().map((o) => o.key.split("/").slice(0, 2).join("/")))]).toEqual(kept);
+});
+
+it("prune never removes a backup whose manifest cannot be read: it reports it damaged", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cobalt-prune-damaged-"));
+  const store = fileStore(pathToFileURL(dir).href);
+  const old = await backup(store, "prod", "2026-01-01T00:00:00Z", "verified");
+  await backup(store, "prod", "2026-01-02T00:00:00Z", "verified");
+  const newest = await backup(store, "prod", "2026-01-03T00:00:00Z", "verified");
+  // The oldest backup's manifest, truncated: the policy would remove it, were it readable.
+  writeFileSync(join(dir, ...old.split("/"), "manifest.json"), '{"id": "prod/2026');
+  const r = await runCli(["prune", "--from", dir, "--keep-last", "1", "--json"]);
+  expect(r.code, r.stderr).toBe(0);
+  const actions = Object.fromEntries(r.json!.decisions.map((d: { id: string; action: string }) => [d.id, d.action]));
+  expect(actions[old]).toBe("damaged");
+  expect(actions[newest]).toBe("keep");
+  expect(r.stderr).toMatch(/"level":"warn","event":"backup.damaged".*manifest cannot be read/);
+  expect((await store.list(`${old}/`))._unsafeUnwrap().map((o) => o.key)).toEqual([`${old}/data/0001.copy.zst`, `${old}/manifest.json`, `${old}/verified.json`]);
 });

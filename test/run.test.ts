@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./support/cli.ts";
+import { runCli, startCli } from "./support/cli.ts";
 import { cluster } from "./support/cluster.ts";
 import { loadCorpus } from "./support/corpus.ts";
 import { startFaultProxy, type FaultProxy } from "./support/fault-proxy.ts";
@@ -124,6 +124,24 @@ describe("failures notify, name the stage, exit distinctly, and leave no instanc
     expect(r.stderr).toMatch(/cobalt-backup: error: dump: .*operator public\.<~>/);
     expect(lastNotification().text).toMatch(/FAILED at dump/);
     expect(lastNotification().report.failedStage).toBe("dump");
+  });
+
+  it("SIGTERM while the snapshot is restored: the instance is deleted, the failure notified naming the stage, exit 143", async () => {
+    const before = webhook.received.length;
+    const { child, done } = startCli(["run", "--config", config("sigterm"), "--json"], env);
+    while (!emu.instance("cobalt-tmp-production-blue")) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    const r = await done;
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toMatch(/deleting the temporary instance before exiting/);
+    expect(temporaries()).toEqual([]);
+    expect(webhook.received.length).toBe(before + 1);
+    expect(lastNotification().text).toMatch(/FAILED at snapshot/);
+    expect(lastNotification().report).toMatchObject({ failedStage: "snapshot", errorTag: "Interrupted" });
+    expect(lastNotification().report.error).toMatch(/interrupted by SIGTERM/);
+    // The report of a run that made no backup is stored under reports/.
+    const keys = ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "sigterm/" }))).Contents ?? []).map((o) => o.Key);
+    expect(keys).toEqual([expect.stringMatching(/^sigterm\/reports\/\d{8}T\d{6}\.\d{3}Z\.json$/)]);
   });
 
   it("upload failure: exit 1, the temporary instance deleted", async () => {

@@ -52,6 +52,7 @@ it("takes credentials from a named profile (--profile), as the operators' script
   expect(ok.code, ok.stderr).toBe(0);
   expect(ok.json!.backups.length).toBeGreaterThan(0);
   const bad = await runCli(["list", "--from", dest, "--endpoint", s3.endpoint, "--profile", "wrong", "--json"], env);
-  expect(bad.code).toBe(1);
+  // Refused credentials are the configuration's to fix: exit 2.
+  expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/cobalt-backup: error: .*(InvalidAccessKeyId|AWS Access Key Id)/);
 });

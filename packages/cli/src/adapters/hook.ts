@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Scratch } from "@cobalt-backup/core";
-import { UsageError } from "./postgres-url.js";
+import { postgresTarget, UsageError } from "./postgres-url.js";
 
 /**
  * The post-restore hook, run against the verified scratch copy only: a SQL file (one simple
@@ -23,8 +23,7 @@ export function hookRunner(hook: { sql?: string; command?: string } | undefined)
       return `ran ${hook.sql} against ${s.name}`;
     }
     if (!s.url) throw new Error("the scratch database has no URL to give the hook command");
-    const u = new URL(s.url);
-    const env = { ...process.env, DATABASE_URL: s.url, PGHOST: u.hostname, PGPORT: u.port || "5432", PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1)) };
+    const env = { ...process.env, DATABASE_URL: s.url, ...postgresTarget(s.url, "the scratch database").env() };
     const stderr: string[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn("sh", ["-c", hook.command!], { env, stdio: ["ignore", "ignore", "pipe"] });

@@ -1,60 +1,23 @@
-import { notificationMessage, redactSecrets, type RunReport } from "@cobalt-backup/core";
+import { deliverNotifications, type Delivery, type RunReport } from "@cobalt-backup/core";
 import type { Config } from "../config/config-schema.js";
 
-/** What each channel did, for the run's own output; a channel failing never hides the report. */
-export interface Delivery {
-  channel: "webhook" | "email" | "heartbeat";
-  ok: boolean;
-  detail?: string;
-}
+export type { Delivery } from "@cobalt-backup/core";
 
 /**
- * Sends the run's notifications: the webhook (JSON with a Slack-compatible `text`) and SES email
- * on failure, and on success unless `onSuccess` is false; the heartbeat URL only on success.
+ * Sends the run's notifications (core's deliverNotifications): the webhook and SES email on
+ * failure, and on success unless `onSuccess` is false; the heartbeat URL only on success.
  */
 export async function notify(config: Config["notify"], report: RunReport): Promise<Delivery[]> {
   if (!config) return [];
-  const out: Delivery[] = [];
-  const message = notificationMessage(report);
-  const wanted = !report.ok || config.onSuccess;
-  const attempt = async (channel: Delivery["channel"], send: () => Promise<void>) => {
-    try {
-      await send();
-      out.push({ channel, ok: true });
-    } catch (e) {
-      out.push({ channel, ok: false, detail: redactSecrets(e instanceof Error ? e.message : String(e)) });
-    }
+  const email = config.email;
+  const sendEmail = async (mail: { from: string; to: string[]; subject: string; text: string }) => {
+    const { SESv2Client, SendEmailCommand } = await import("@aws-sdk/client-sesv2");
+    const ses = new SESv2Client({ region: email?.region ?? process.env.AWS_REGION ?? "us-east-1", ...(email?.endpoint ? { endpoint: email.endpoint } : {}), maxAttempts: 4 });
+    await ses.send(new SendEmailCommand({ FromEmailAddress: mail.from, Destination: { ToAddresses: mail.to }, Content: { Simple: { Subject: { Data: mail.subject }, Body: { Text: { Data: mail.text } } } } }));
   };
-  if (wanted && config.webhook) {
-    await attempt("webhook", async () => {
-      const r = await fetch(config.webhook!, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ text: `${message.subject}\n${message.text}`, subject: message.subject, report }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      if (!r.ok) throw new Error(`webhook answered ${r.status}`);
-    });
-  }
-  if (wanted && config.email) {
-    const email = config.email;
-    await attempt("email", async () => {
-      const { SESv2Client, SendEmailCommand } = await import("@aws-sdk/client-sesv2");
-      const ses = new SESv2Client({ region: email.region ?? process.env.AWS_REGION ?? "us-east-1", ...(email.endpoint ? { endpoint: email.endpoint } : {}), maxAttempts: 4 });
-      await ses.send(
-        new SendEmailCommand({
-          FromEmailAddress: email.from,
-          Destination: { ToAddresses: email.to },
-          Content: { Simple: { Subject: { Data: message.subject }, Body: { Text: { Data: message.text } } } },
-        }),
-      );
-    });
-  }
-  if (report.ok && config.heartbeatUrl) {
-    await attempt("heartbeat", async () => {
-      const r = await fetch(config.heartbeatUrl!, { signal: AbortSignal.timeout(15_000) });
-      if (!r.ok) throw new Error(`heartbeat answered ${r.status}`);
-    });
-  }
-  return out;
+  const r = await deliverNotifications(
+    { fetch, sendEmail },
+    { targets: { onSuccess: config.onSuccess, ...(config.webhook ? { webhook: config.webhook } : {}), ...(config.heartbeatUrl ? { heartbeatUrl: config.heartbeatUrl } : {}), ...(email ? { email: { from: email.from, to: email.to } } : {}) }, report },
+  );
+  return r.isOk() ? r.value : [];
 }

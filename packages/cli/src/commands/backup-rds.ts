@@ -1,4 +1,4 @@
-import { streamDump } from "@cobalt-backup/core";
+import { causeMessage, streamDump, tagOf } from "@cobalt-backup/core";
 import type { AwsFlags } from "../adapters/aws-flags.js";
 import { encryptionKeys } from "../adapters/age-keys.js";
 import { UsageError } from "../adapters/postgres-url.js";
@@ -33,7 +33,7 @@ export interface RdsBackupOptions extends AwsFlags, StoreFlags {
  * `backup --rds-instance`: the same snapshot stage as `run` (newest or named snapshot ->
  * temporary instance, deleted on success, error and SIGINT/SIGTERM), then the dump.
  */
-export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<void> {
+export async function backupFromRds(out: Output, o: RdsBackupOptions, signal: AbortSignal): Promise<void> {
   const store = await storeFromUrl(o.dest, "--dest", o);
   const encryption = encryptionKeys(o);
   out.event("backup.start", { rdsInstance: o.rdsInstance, snapshot: o.snapshot, dest: store.location, encrypted: Boolean(encryption) });
@@ -56,18 +56,19 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions): Promise<v
       ...(o.rdsProfile ? { profile: o.rdsProfile } : {}),
       ...(o.rdsEndpoint ? { endpoint: o.rdsEndpoint } : {}),
       ...(o.rdsCaBundle ? { caBundle: o.rdsCaBundle } : {}),
-    });
+    }, signal);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    return out.fail(`backup failed: ${e instanceof Error ? e.message : e}`, EXIT.failed, { tag: "SnapshotFailed" });
+    return out.failWith({ _tag: tagOf(e), message: causeMessage(e) }, "backup failed");
   }
   const result = await streamDump(
-    { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${o.rdsInstance}`) },
+    { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${o.rdsInstance}`), signal },
     { jobs: o.jobs, compression: o.compression, source: source.describe, ...(encryption ? { encryption } : {}), ...(o.lockUntil ? { lockUntil: o.lockUntil } : {}) },
   );
   const closed = await source.close().then(() => undefined, (e: Error) => e);
-  if (result.isErr()) return out.fail(`backup failed: ${result.error.message}`, EXIT.failed, { tag: result.error._tag });
-  if (closed) return out.fail(`backup ${result.value.id} is complete, but ${closed.message}`, EXIT.failed, { tag: "CleanupFailed" });
+  // An instance left running outranks what failed before: it is billed until someone acts.
+  if (closed) return out.fail(`${result.isOk() ? `backup ${result.value.id} is complete, but ` : `backup failed (${result.error.message}), and `}${closed.message}`, EXIT.instanceLeft, { tag: "CleanupFailed" });
+  if (result.isErr()) return out.failWith(result.error, "backup failed");
   const { id, manifest: m } = result.value;
   out.result(
     { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },

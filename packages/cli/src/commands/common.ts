@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { causeMessage, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
+import { causeMessage, tagOf, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
+import { interruptible } from "../adapters/interrupt.js";
 import { UsageError } from "../adapters/postgres-url.js";
 import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
 
@@ -20,39 +21,93 @@ export const parseCompression = (v: string): "zstd" | "gzip" | "none" => {
   throw new InvalidArgumentError("expected zstd, gzip or none");
 };
 
-/** Runs a command body with one Output; input errors exit 2, anything unexpected exits 1. */
-export async function runCommand(opts: { json?: boolean }, body: (out: Output) => Promise<void>): Promise<void> {
+/**
+ * Runs a command body with one Output; each failure exits with the code its tag means (usage
+ * errors 2, anything unexpected 1). An `interruptible` command gets a signal that SIGINT/SIGTERM
+ * (and a crash) abort, and exits 130/143 once it has cleaned up; the others exit on a signal at once.
+ */
+export async function runCommand(opts: { json?: boolean }, body: (out: Output, signal: AbortSignal) => Promise<void>, how: { interruptible?: boolean } = {}): Promise<void> {
   const out = createOutput(opts);
+  const interrupt = how.interruptible
+    ? interruptible((signal) => out.event("interrupt", { signal, action: "stopping: closing connections, aborting uploads and deleting what was written" }))
+    : undefined;
   try {
-    await body(out);
+    await body(out, interrupt?.signal ?? new AbortController().signal);
   } catch (e) {
-    if (e instanceof UsageError) out.fail(e.message, EXIT.usage, { tag: "UsageError" });
-    else out.fail(causeMessage(e), EXIT.failed, { tag: "Unexpected" });
+    // A tagged error (a UsageError, a port's) exits by its tag; anything else is unexpected.
+    out.failWith({ _tag: tagOf(e), message: causeMessage(e) });
+  } finally {
+    interrupt?.dispose();
   }
+  // Interrupted and failed for it: the signal's own code, so that a shell sees what happened.
+  const signalled = interrupt?.exitCode();
+  if (signalled !== undefined && process.exitCode !== undefined && process.exitCode !== EXIT.ok) process.exitCode = signalled;
 }
 
-/** A progress callback that draws the TTY line and emits a structured event per finished table. */
+/**
+ * A progress callback: the TTY line (with the table that is streaming, rows and bytes), a JSON
+ * event per phase and per finished table, and throttled `table.progress` events while a table streams.
+ */
 export function dumpProgress(out: Output, label: string): (p: DumpProgress) => void {
+  const t0 = Date.now();
+  let shown: string | undefined;
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    const inTable = p.streaming ? ` · ${p.streaming.table} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
+    // A table that starts streaming is shown at once; the rest of the line is throttled.
+    const fresh = p.streaming !== undefined && p.streaming.table !== shown;
+    if (p.streaming) shown = p.streaming.table;
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`, fresh);
+    const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes };
+    if (p.streaming) out.tick("table.progress", { table: p.streaming.table, tableRows: p.streaming.rows, tableRawBytes: p.streaming.rawBytes, ...totals });
+    else if (!process.stderr.isTTY || p.phase !== "data" || !p.table) out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
+  };
+}
+
+/** Likewise for restore and verify: rows (of those the manifest recorded) while a table loads or is read back. */
+export function restoreProgress(out: Output, label: string): (p: RestoreProgress) => void {
+  const t0 = Date.now();
+  let shown: string | undefined;
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    const s = p.streaming;
+    const inTable = s ? ` · ${s.table} ${count(s.rows)}/${count(s.expectedRows)} rows ${bytes(s.rawBytes)}` : "";
+    const fresh = s !== undefined && `${p.phase} ${s.table}` !== shown;
+    if (s) shown = `${p.phase} ${s.table}`;
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s${inTable}`, fresh);
+    const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows };
+    if (s) out.tick("table.progress", { phase: p.phase, table: s.table, tableRows: s.rows, tableExpectedRows: s.expectedRows, tableRawBytes: s.rawBytes, ...totals });
+    else if (!process.stderr.isTTY || !p.table) out.event(p.table ? (p.phase === "read-back" ? "table.checked" : "table.restored") : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
+  };
+}
+
+/** Draws the TTY progress line and emits a structured event when the phase changes. */
+export function filesProgress<P extends { phase: string; files: number; filesTotal: number; bytes: number; bytesTotal: number }>(out: Output, label: string): (p: P) => void {
+  let phase = "";
   const t0 = Date.now();
   return (p) => {
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s`);
-    if (p.table || p.phase !== "data") {
-      if (!process.stderr.isTTY || p.phase !== "data") out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes });
+    out.progress(`${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / secs)}/s`);
+    if (p.phase !== phase) {
+      phase = p.phase;
+      out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
     }
   };
 }
 
-export function restoreProgress(out: Output, label: string): (p: RestoreProgress) => void {
-  const t0 = Date.now();
-  return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s`);
-    if (!process.stderr.isTTY || !p.table) out.event(p.table ? "table.restored" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows });
-  };
-}
-
 export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
+
+/** `--create-roles` and `--roles-login`, shared by restore and export-sql. */
+export const roleFlags = (command: Command): Command =>
+  command
+    .option("--create-roles", "first create the roles the backup uses that the target lacks (attributes and memberships; NOLOGIN, no password), so every owner and GRANT applies")
+    .option("--roles-login", "with --create-roles: LOGIN for roles that could log in on the source (still no password)");
+
+/** The core option those flags ask for. */
+export function createRolesOption(opts: { createRoles?: boolean; rolesLogin?: boolean }): { createRoles?: { login: boolean } } {
+  if (opts.rolesLogin && !opts.createRoles) throw new UsageError("--roles-login goes with --create-roles");
+  return opts.createRoles ? { createRoles: { login: Boolean(opts.rolesLogin) } } : {};
+}
 
 /** `--from` and `--backup`, shared by the commands that read one backup. */
 export const selectBackup = (command: Command): Command =>

@@ -99,7 +99,7 @@ export function registerConfig(program: Command): void {
         const human = [JSON.stringify(masked, null, 2), ...results.map((r) => `${r.ok ? "ok    " : "FAILED"} ${r.what}: ${r.detail}`)].join("\n");
         if (results.every((r) => r.ok)) out.result({ config: masked, checks: results }, human);
         else {
-          process.stdout.write(`${human}\n`);
+          out.text(human);
           const failed = results.filter((r) => !r.ok);
           out.fail(failed.map((r) => `${r.what}: ${r.detail}`).join("; "), EXIT.usage, { tag: "ConfigCheckFailed", checks: results });
         }

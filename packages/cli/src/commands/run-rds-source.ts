@@ -1,6 +1,6 @@
-import type { OpenedSource } from "@cobalt-backup/core";
+import { taggedError, type OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
-import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsClients, snapshotErrorText, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import type { Config } from "../config/config-schema.js";
 import { UsageError } from "../adapters/postgres-url.js";
 import type { Output } from "../output.js";
@@ -18,34 +18,26 @@ async function publicIp(): Promise<string> {
 }
 
 /**
- * The `snapshot` stage of `run` and of `backup --rds-instance`: restores the snapshot to a temporary instance whose `close`
- * deletes it. SIGINT/SIGTERM delete it too before the process exits.
+ * The `snapshot` stage of `run` and of `backup --rds-instance`: restores the snapshot to a
+ * temporary instance whose `close` deletes it. When `signal` aborts while it restores,
+ * restoreSnapshot deletes the instance itself; once it is open, the caller's stages stop and
+ * `close` deletes it. Either way the instance is gone before the process exits.
  */
-export async function openRdsSource(out: Output, src: Config["source"]): Promise<OpenedSource> {
+export async function openRdsSource(out: Output, src: Config["source"], signal: AbortSignal): Promise<OpenedSource> {
   const { rds, ec2 } = awsClients({ ...(src.region ? { rdsRegion: src.region } : {}), ...(src.profile ? { rdsProfile: src.profile } : {}), ...(src.endpoint ? { rdsEndpoint: src.endpoint } : {}) });
   const [securityGroupId, givenCidr] = (src.openIngress ?? "").split("=");
   const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
   const existingPassword = src.masterPasswordEnv ? process.env[src.masterPasswordEnv] : undefined;
   if (src.masterPasswordEnv && !existingPassword) throw new UsageError(`master password variable ${src.masterPasswordEnv} is empty or unset`);
-  const interrupt = new AbortController();
-  let release: (() => Promise<unknown>) | undefined;
-  let restoring: Promise<unknown> = Promise.resolve();
-  // While restoring, aborting makes restoreSnapshot delete the instance itself; once the dump runs
-  // on it, deleting it directly also ends the dump. Either way: exit after the delete.
-  const onSignal = (signal: NodeJS.Signals) => {
-    out.event("signal", { signal, action: "deleting the temporary instance before exiting" });
-    interrupt.abort();
-    void (release ? release() : restoring).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const pending = restoreSnapshot(
+  const announce = () => out.event("signal", { action: "deleting the temporary instance before exiting" });
+  signal.addEventListener("abort", announce, { once: true });
+  const r = await restoreSnapshot(
     { rds, ec2, onProgress: (e) => out.event(`rds.${e.step.replace(/ /g, "-")}`, { ...e }) },
     {
       sourceInstance: src.rdsInstance!,
       snapshot: src.snapshot,
       waitMs: src.waitMinutes * 60_000,
-      signal: interrupt.signal,
+      signal,
       ...(src.instanceClass ? { instanceClass: src.instanceClass } : {}),
       ...(src.tempInstance ? { instanceId: src.tempInstance } : {}),
       ...(src.subnetGroup ? { subnetGroup: src.subnetGroup } : {}),
@@ -56,15 +48,11 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
       ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),
     },
   );
-  restoring = Promise.resolve(pending).catch(() => {});
-  const r = await pending;
   if (r.isErr()) {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-    throw new Error(r.error.message);
+    signal.removeEventListener("abort", announce);
+    throw taggedError(r.error._tag, snapshotErrorText(r.error));
   }
   const instance = r.value;
-  release = async () => instance.release();
   const database = src.database ?? instance.database ?? "postgres";
   out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database });
   return {
@@ -72,9 +60,9 @@ export async function openRdsSource(out: Output, src: Config["source"]): Promise
     describe: { kind: "rds-snapshot", host: instance.host, port: instance.port, database, user: instance.masterUsername, instance: src.rdsInstance!, snapshotId: instance.snapshotId },
     close: async () => {
       const released = await instance.release();
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
-      if (released.isErr()) throw new Error(released.error.message);
+      signal.removeEventListener("abort", announce);
+      // Whatever stopped the delete (a refused call, a timeout), the instance may still be running.
+      if (released.isErr()) throw taggedError("CleanupFailed", snapshotErrorText(released.error));
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { runNightly, type OpenedSource, type RunReport } from "@cobalt-backup/core";
+import { reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type OpenedSource, type RunOutcome } from "@cobalt-backup/core";
 import { decryptionKeys, encryptionKeys } from "../adapters/age-keys.js";
 import { hookRunner } from "../adapters/hook.js";
 import { notify } from "../adapters/notify.js";
@@ -8,19 +8,10 @@ import { openScratch } from "../adapters/scratch-target.js";
 import { storeFromUrl } from "../adapters/store-url.js";
 import { loadConfig } from "../config/load-config.js";
 import type { Config } from "../config/config-schema.js";
-import { EXIT, type Output } from "../output.js";
+import { EXIT, exitCodeFor } from "../exit-codes.js";
+import type { Output } from "../output.js";
 import { TOOL } from "../version.js";
-import { dumpProgress, runCommand } from "./common.js";
-
-/** Exit codes of `run`: scripts and cron wrappers tell the outcomes apart. */
-export const RUN_EXIT = { ok: 0, backupFailed: 1, config: 2, verifyFailed: 3, cleanupFailed: 4 } as const;
-
-export function exitCodeOf(r: RunReport): number {
-  if (r.ok) return RUN_EXIT.ok;
-  if (r.failedStage === "verify" || r.failedStage === "hook") return RUN_EXIT.verifyFailed;
-  if (r.failedStage === "cleanup") return RUN_EXIT.cleanupFailed;
-  return RUN_EXIT.backupFailed;
-}
+import { dumpProgress, restoreProgress, runCommand } from "./common.js";
 
 export function registerRun(program: Command): void {
   program
@@ -30,27 +21,63 @@ export function registerRun(program: Command): void {
     .option("--heartbeat-url <url>", "ping this URL after a successful run only (overrides notify.heartbeatUrl)")
     .option("--json", "print the run report as one JSON object, logs as JSON lines on stderr")
     .action((opts: { config: string; heartbeatUrl?: string; json?: boolean }) =>
-      runCommand(opts, async (out) => {
-        const loaded = loadConfig(opts.config);
-        const config = opts.heartbeatUrl ? { ...loaded, notify: { onSuccess: true, ...loaded.notify, heartbeatUrl: opts.heartbeatUrl } } : loaded;
-        const report = await runWithConfig(out, config);
-        const deliveries = await notify(config.notify, report);
-        for (const d of deliveries.filter((x) => !x.ok)) out.event("notify.failed", { channel: d.channel, detail: d.detail });
-        const human = [
-          `${report.ok ? "OK" : `FAILED at ${report.failedStage}`}: ${report.source} -> ${report.location}${report.id ? ` (${report.id})` : ""}`,
-          ...report.stages.map((s) => `  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${(s.durationMs / 1000).toFixed(1).padStart(7)} s  ${s.detail ?? ""}`),
-        ].join("\n");
-        if (report.ok) out.result({ report, notifications: deliveries }, human);
-        else {
-          process.stdout.write(`${human}\n`);
-          out.fail(report.error ?? "run failed", exitCodeOf(report), { tag: "RunFailed", stage: report.failedStage, report, notifications: deliveries });
-        }
-      }),
+      runCommand(
+        opts,
+        async (out, signal) => {
+          const loaded = loadConfig(opts.config);
+          const config = opts.heartbeatUrl ? { ...loaded, notify: { onSuccess: true, ...loaded.notify, heartbeatUrl: opts.heartbeatUrl } } : loaded;
+          reportRun(out, await runWithConfig(out, config, signal), "run");
+        },
+        { interruptible: true },
+      ),
     );
 }
 
-/** Builds the ports from the configuration and runs the pipeline; the RDS code loads only when used. */
-export async function runWithConfig(out: Output, config: Config): Promise<RunReport> {
+/**
+ * Prints a run's outcome and sets its exit code: the failed stage's (by its error's tag), or 5
+ * when everything succeeded but a notification could not be delivered. Every channel that failed
+ * is logged as an error naming the channel, never its URL.
+ */
+export function reportRun(out: Output, outcome: RunOutcome, label: string): void {
+  const { report, notifications } = outcome;
+  const undelivered = notifications.filter((d) => !d.ok);
+  for (const d of undelivered) out.event("notify.failed", { channel: d.channel, reason: d.detail }, "error");
+  if (outcome.reportError) out.event("report.not-stored", { reason: outcome.reportError }, "warn");
+  const human = [
+    `${report.ok ? `${label} OK` : `${label} FAILED at ${report.failedStage}`}: ${report.source || "the source"} -> ${report.location}${report.id ? ` (${report.id})` : ""}`,
+    ...report.stages.map((s) => `  ${s.stage.padEnd(10)} ${s.status.padEnd(8)} ${(s.durationMs / 1000).toFixed(1).padStart(7)} s  ${s.detail ?? ""}`),
+    ...(report.ok && report.verification ? [`verified: restored into a scratch database and compared, ${report.verification.tables} tables identical`] : []),
+  ].join("\n");
+  const details = { report, notifications, ...(outcome.reportKey ? { reportKey: outcome.reportKey } : {}) };
+  if (report.ok && undelivered.length === 0) return out.result(details, human);
+  out.text(human);
+  if (report.ok) {
+    const which = undelivered.map((d) => `${d.channel} (${d.detail ?? "failed"})`).join(", ");
+    return out.fail(`${label} succeeded, but its notification could not be delivered: ${which}`, EXIT.notifyFailed, { tag: "NotifyFailed", ...details });
+  }
+  // An instance left running outranks the failure before it: it is billed until someone acts.
+  const instanceLeft = report.stages.some((s) => s.stage === "cleanup" && s.status === "failed");
+  out.fail(report.error ?? `${label} failed`, instanceLeft ? EXIT.instanceLeft : exitCodeFor(report.errorTag), { tag: report.errorTag, stage: report.failedStage, ...details });
+}
+
+/**
+ * Builds the ports from the configuration and runs the pipeline, which stores the report and
+ * notifies; the RDS code loads only when used. A configuration that cannot be turned into clients
+ * (an unreadable key file, an unsupported store) is reported and notified as the `setup` stage.
+ */
+export async function runWithConfig(out: Output, config: Config, signal: AbortSignal): Promise<RunOutcome> {
+  const send = (report: Parameters<typeof notify>[1]) => notify(config.notify, report);
+  let built: { deps: NightlyDeps; input: NightlyInput };
+  try {
+    built = await build(out, config, signal);
+  } catch (error) {
+    return (await reportSetupFailure({ notify: send }, { error, location: config.store.url }))._unsafeUnwrap();
+  }
+  return (await runNightly({ ...built.deps, notify: send }, built.input))._unsafeUnwrap();
+}
+
+/** The run's ports and input from the configuration; throws what the configuration gets wrong (a key file that cannot be read). */
+async function build(out: Output, config: Config, signal: AbortSignal): Promise<{ deps: NightlyDeps; input: NightlyInput }> {
   const store = await storeFromUrl(config.store.url, "store.url", {
     ...(config.store.endpoint ? { endpoint: config.store.endpoint } : {}),
     ...(config.store.region ? { region: config.store.region } : {}),
@@ -61,38 +88,38 @@ export async function runWithConfig(out: Output, config: Config): Promise<RunRep
   const enc = config.encryption;
   const encryption = enc ? encryptionKeys({ recipient: enc.recipients, ...(enc.recipientsFile ? { recipientsFile: enc.recipientsFile } : {}), ...(enc.passphraseEnv ? { passphraseEnv: enc.passphraseEnv } : {}) }) : undefined;
   const decryption = enc ? decryptionKeys({ identity: enc.identityFile ? [enc.identityFile] : [], ...(enc.passphraseEnv ? { passphraseEnv: enc.passphraseEnv } : {}) }) : undefined;
+  const runHook = hookRunner(config.verify.hook);
   const src = config.source;
   const openSource = async (): Promise<OpenedSource> => {
     if (src.url) {
       const t = postgresTarget(src.url, "source.url");
       return { connect: t.connect, describe: { kind: "postgres-url", host: t.host, port: t.port, database: t.database, user: t.user }, close: async () => {} };
     }
-    return (await import("./run-rds-source.js")).openRdsSource(out, src);
+    return (await import("./run-rds-source.js")).openRdsSource(out, src, signal);
   };
-  return runNightly(
-    {
-      store,
-      tool: TOOL,
-      openSource,
-      sourceIsSnapshot: Boolean(src.rdsInstance),
-      openScratch: async (major) => {
-        const s = await openScratch(config.verify.target, major);
-        return { connect: s.target.connect, name: `scratch ${s.target.database}`, url: s.url, dispose: s.dispose };
-      },
-      ...(hookRunner(config.verify.hook) ? { runHook: hookRunner(config.verify.hook)! } : {}),
-      onProgress: dumpProgress(out, `backup ${src.rdsInstance ?? "source"}`),
-      onStage: (s) => out.event(`stage.${s.stage}`, { status: s.status, durationMs: s.durationMs, ...(s.detail ? { detail: s.detail } : {}) }),
+  const input: NightlyInput = {
+    jobs: config.backup.jobs,
+    compression: config.backup.compression,
+    verify: config.verify.enabled,
+    ...(encryption ? { encryption } : {}),
+    ...(decryption ? { decryption } : {}),
+    ...(config.retention ? { retention: config.retention } : {}),
+    ...(config.store.lockDays ? { lockUntil: new Date(Date.now() + config.store.lockDays * 86_400_000) } : {}),
+  };
+  const deps: NightlyDeps = {
+    store,
+    tool: TOOL,
+    openSource,
+    sourceIsSnapshot: Boolean(src.rdsInstance),
+    openScratch: async (needs) => {
+      const s = await openScratch(config.verify.target, needs, config.verify.scratchDir);
+      return { connect: s.target.connect, name: `scratch ${s.target.database}`, url: s.url, dispose: s.dispose };
     },
-    {
-      jobs: config.backup.jobs,
-      compression: config.backup.compression,
-      verify: config.verify.enabled,
-      ...(encryption ? { encryption } : {}),
-      ...(decryption ? { decryption } : {}),
-      ...(config.retention ? { retention: config.retention } : {}),
-      ...(config.store.lockDays ? { lockUntil: new Date(Date.now() + config.store.lockDays * 86_400_000) } : {}),
-    },
-  ).then((r) => r._unsafeUnwrap());
+    ...(runHook ? { runHook } : {}),
+    signal,
+    onProgress: dumpProgress(out, `backup ${src.rdsInstance ?? "source"}`),
+    onVerifyProgress: restoreProgress(out, "verify"),
+    onStage: (s) => out.event(`stage.${s.stage}`, { status: s.status, durationMs: s.durationMs, ...(s.detail ? { detail: s.detail } : {}) }),
+  };
+  return { deps, input };
 }
-
-export { EXIT };

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { awsFlags, type AwsFlags } from "../adapters/aws-flags.js";
-import { EXIT } from "../output.js";
 import { runCommand } from "./common.js";
 
 export function registerSnapshot(program: Command): void {
@@ -11,13 +10,13 @@ export function registerSnapshot(program: Command): void {
     .option("--json", "print the result as one JSON object")
     .action((opts: AwsFlags & { rdsInstance: string; snapshotId?: string; waitMinutes: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const [{ awsClients }, { takeSnapshot }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
+        const [{ awsClients, snapshotErrorText }, { takeSnapshot }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await takeSnapshot(
           { rds, onProgress: (e) => out.progress(`snapshot: ${e.detail ?? e.step}`) },
           { instance: opts.rdsInstance, waitMs: opts.waitMinutes * 60_000, ...(opts.snapshotId ? { snapshotId: opts.snapshotId } : {}), ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}) },
         );
-        if (r.isErr()) return out.fail(r.error.message, r.error._tag === "SourceInstanceNotFound" ? EXIT.usage : EXIT.failed, { tag: r.error._tag });
+        if (r.isErr()) return out.failWith({ _tag: r.error._tag, message: snapshotErrorText(r.error) });
         out.result({ snapshotId: r.value.snapshotId, createdAt: r.value.createdAt.toISOString() }, `snapshot ${r.value.snapshotId} of ${opts.rdsInstance} is available`);
       }),
     );

@@ -7,7 +7,7 @@ import { z } from "zod";
  */
 const source = z
   .object({
-    url: z.string().optional().describe("A PostgreSQL URL to back up directly (no RDS stage). Or use the RDS_HOSTNAME, RDS_PORT, RDS_DB_NAME, RDS_USERNAME, RDS_PASSWORD variables."),
+    url: z.string().optional().describe("A database to back up directly (no RDS stage), as psql takes it: postgresql://user@host:5432/db, key=value pairs or a database name; PG* variables and ~/.pgpass apply. Or use the RDS_HOSTNAME, RDS_PORT, RDS_DB_NAME, RDS_USERNAME, RDS_PASSWORD variables."),
     rdsInstance: z.string().optional().describe("The RDS instance whose snapshot is restored to a temporary instance and dumped."),
     snapshot: z.string().default("latest").describe("`latest` (newest automated or manual snapshot) or a snapshot id."),
     database: z.string().optional().describe("Database to back up on the temporary instance (default: the instance's DBName, else postgres)."),
@@ -60,7 +60,11 @@ export const configSchema = z
     verify: z
       .object({
         enabled: z.boolean().default(true).describe("Restore every backup into a scratch PostgreSQL and compare it with the manifest."),
-        target: z.string().optional().describe("Server to create the scratch database on (default: an embedded PostgreSQL)."),
+        target: z.string().optional().describe("Server to create the scratch database on, as a connection string psql takes (default: an embedded PostgreSQL)."),
+        scratchDir: z
+          .string()
+          .optional()
+          .describe("Directory the embedded scratch PostgreSQL lives in while it verifies (default: the system's temporary directory, often a small tmpfs); it needs about the database's size free, checked before verification starts."),
         hook: z
           .object({
             sql: z.string().optional().describe("A SQL file run against the verified scratch copy (never the source)."),

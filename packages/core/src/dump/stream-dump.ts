@@ -5,14 +5,14 @@ import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "
 import { describeConnectError } from "../pg/connect-error.js";
 import { qname } from "../pg/sql.js";
 import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
-import { ResultAsync } from "../result.js";
+import { err, ResultAsync, type Result } from "../result.js";
 import { captureSchema } from "../schema/capture.js";
 import type { SchemaError } from "../schema/errors.js";
 import { inventoryOf } from "../schema/inventory.js";
 import type { SchemaCapture } from "../schema/model.js";
 import { backupPrefix, newBackupId } from "../store/backup-id.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
-import { causeMessage } from "../util/errors.js";
+import { abortReason, causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
 import { readableOf } from "../util/readable.js";
 import { compressor, suffix, type Compression } from "./compression.js";
@@ -28,7 +28,9 @@ export type DumpError =
   | { _tag: "SchemaCaptureFailed"; schemaError: SchemaError; message: string }
   | { _tag: "CopyFailed"; table: string; message: string; retryable: boolean }
   | { _tag: "LargeObjectsFailed"; message: string; retryable: boolean }
-  | { _tag: "StoreFailed"; storeError: StoreError; message: string };
+  | { _tag: "StoreFailed"; storeError: StoreError; message: string }
+  /** The signal fired: every upload was aborted and what was written deleted. */
+  | { _tag: "Interrupted"; reason: string; message: string };
 
 export interface DumpProgress {
   phase: "schema" | "data" | "large-objects" | "commit";
@@ -39,6 +41,8 @@ export interface DumpProgress {
   storedBytes: number;
   /** The table that just finished, when one did. */
   table?: string;
+  /** A table still streaming, and how far it got: reported as its COPY text arrives. */
+  streaming?: { table: string; rows: number; rawBytes: number };
 }
 
 export interface DumpDeps {
@@ -47,7 +51,13 @@ export interface DumpDeps {
   store: BackupStore;
   tool: { name: string; version: string };
   now?: () => Date;
+  /** Called at each phase, each finished table, and each chunk read from a table (throttle it). */
   onProgress?: (p: DumpProgress) => void;
+  /**
+   * Stops the dump: connections are closed, uploads aborted, what was written deleted; the
+   * result is an `Interrupted` error once all of that is done.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DumpInput {
@@ -80,12 +90,17 @@ const fail = (error: DumpError): never => {
  * Streams a consistent backup of one database into a store: every worker reads the same
  * exported snapshot (REPEATABLE READ, READ ONLY), tables largest first, each COPY stream
  * counted, hashed, compressed and hashed again on its way to the store; `manifest.json` last.
- * On any failure every connection is closed, what was written is deleted, and no manifest exists.
+ * On any failure, and when `deps.signal` fires, every connection is closed, every upload aborted,
+ * what was written is deleted, and no manifest exists; only then does the result settle.
  */
 export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
-  return ResultAsync.fromPromise(runDump(deps, input), (e) =>
-    e instanceof DumpFailure ? e.error : { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` },
-  );
+  return ResultAsync.fromPromise(runDump(deps, input), (e): DumpError => {
+    if (deps.signal?.aborted) {
+      const reason = abortReason(deps.signal);
+      return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
+    }
+    return e instanceof DumpFailure ? e.error : { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` };
+  });
 }
 
 async function connectTo(connect: PgConnect, what: string): Promise<PgClient> {
@@ -103,8 +118,10 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   const now = deps.now ?? (() => new Date());
   const started = now();
   const t0 = performance.now();
+  const signal = deps.signal;
   const writable = await deps.store.checkWritable();
   if (writable.isErr()) fail({ _tag: "StoreFailed", storeError: writable.error, message: writable.error.message });
+  signal?.throwIfAborted();
 
   const clients: PgClient[] = [];
   const written: string[] = [];
@@ -114,9 +131,19 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   // `.age` tells an operator with only the bucket which tool opens the object.
   const ext = `${suffix(input.compression)}${encrypted ? ".age" : ""}`;
   let committed = false;
+  let firstError: unknown;
+  /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
+  const stopAll = (error: unknown): undefined => {
+    if (firstError !== undefined) return;
+    firstError = error;
+    for (const c of clients) void c.end().catch(() => {});
+  };
+  const onAbort = () => stopAll(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const coordinator = await connectTo(deps.connect, `source database ${input.source.database}`);
     clients.push(coordinator);
+    signal?.throwIfAborted();
     const info = await exportSnapshot(coordinator);
     const progress: DumpProgress = { phase: "schema", tablesTotal: 0, tablesDone: 0, rows: 0, rawBytes: 0, storedBytes: 0 };
     deps.onProgress?.({ ...progress });
@@ -128,7 +155,13 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const schemaMs = performance.now() - t0;
 
     const put = async (key: string, body: Readable, expectedBytes?: number): Promise<number> => {
-      const r = await deps.store.put(key, body, { expectedBytes });
+      let r: Result<{ bytes: number }, StoreError>;
+      try {
+        r = await deps.store.put(key, body, { expectedBytes, ...(signal ? { signal } : {}) });
+      } catch (e) {
+        // An exception the store port threw (instead of returning an error) is a failed upload too.
+        r = err({ _tag: "StoreIOFailed", key, message: `writing ${key}: ${causeMessage(e)}`, retryable: false });
+      }
       if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
       written.push(key);
       return r.isOk() ? r.value.bytes : 0;
@@ -143,12 +176,27 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       const flowing = encrypted
         ? pipeline(source, raw, compress, await encryptingStream(input.encryption!), stored, body)
         : pipeline(source, raw, compress, stored, body);
-      const [, bytes] = await Promise.all([flowing, put(key, body, expectedBytes)]);
-      return { raw, stored, bytes };
+      // Both settle before this returns: an upload still being aborted must finish doing so (and a
+      // put that completed anyway must be recorded as written) before anything is cleaned up. The
+      // first failure is the cause; a put that fails without reading the whole body ends the
+      // pipeline feeding it, whose failure is then a consequence.
+      let first: { error: unknown } | undefined;
+      const noted = <T>(p: Promise<T>) =>
+        p.catch((error: unknown) => {
+          first ??= { error };
+          throw error;
+        });
+      const uploading = noted(put(key, body, expectedBytes)).catch((e: unknown) => {
+        body.destroy(e instanceof Error ? e : new Error(String(e)));
+        throw e;
+      });
+      const [, uploaded] = await Promise.allSettled([noted(flowing), uploading]);
+      if (first) throw first.error;
+      return { raw, stored, bytes: (uploaded as PromiseFulfilledResult<number>).value };
     };
 
     const schemaKey = `${prefix}schema.json${ext}`;
-    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items })));
+    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })));
 
     // Data: workers share the coordinator's snapshot; largest tables first.
     const plan = copyPlan(schema.tables);
@@ -166,45 +214,52 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         fail({ _tag: "SnapshotFailed", message: `a worker could not join the exported snapshot: ${causeMessage(cause)}` });
       }
     }
+    signal?.throwIfAborted();
     const tables: TableObject[] = new Array(plan.length);
-    let next = 0;
-    let firstError: unknown;
-    /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
-    const stopAll = (error: unknown): undefined => {
-      if (firstError !== undefined) return;
-      firstError = error;
-      for (const c of clients) void c.end().catch(() => {});
+    const copyTable = async (client: PgClient, entry: (typeof plan)[number]) => {
+      const { table, key } = { table: entry.table, key: `${prefix}data/${entry.file}.copy${ext}` };
+      const display = `${table.schema}.${table.name}`;
+      try {
+        const copy = client.query(copyTo(copyToSql(table)));
+        const streaming = { table: display, rows: 0, rawBytes: 0 };
+        // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
+        const r = await storeStream(key, copy, (bytes, lines) => {
+          progress.rawBytes += bytes;
+          progress.rows += lines;
+          streaming.rows += lines;
+          streaming.rawBytes += bytes;
+          deps.onProgress?.({ ...progress, streaming: { ...streaming } });
+        }, table.sizeBytes * 2);
+        tables[entry.order] = {
+          kind: "table-data",
+          key: key.slice(prefix.length),
+          schema: table.schema,
+          table: table.name,
+          columns: table.columns,
+          rows: r.raw.lines,
+          rawBytes: r.raw.bytes,
+          rawSha256: r.raw.sha256(),
+          bytes: r.bytes,
+          sha256: r.stored.sha256(),
+        };
+        progress.tablesDone++;
+        deps.onProgress?.({ ...progress, table: display });
+      } catch (cause) {
+        throw cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
+      }
     };
+    // Tables a worker cannot lock at once are copied by the coordinator, which has held their lock from the start.
+    const deferred: (typeof plan)[number][] = [];
+    let next = 0;
     const workerLoop = async (client: PgClient) => {
       while (firstError === undefined) {
-        const index = next++;
-        const entry = plan[index];
+        const entry = plan[next++];
         if (!entry) return;
-        const { table, key } = { table: entry.table, key: `${prefix}data/${entry.file}.copy${ext}` };
-        const display = `${table.schema}.${table.name}`;
         try {
-          const copy = client.query(copyTo(copyToSql(table)));
-          // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
-          const r = await storeStream(key, copy, (bytes, lines) => {
-            progress.rawBytes += bytes;
-            progress.rows += lines;
-          }, table.sizeBytes * 2);
-          tables[entry.order] = {
-            kind: "table-data",
-            key: key.slice(prefix.length),
-            schema: table.schema,
-            table: table.name,
-            columns: table.columns,
-            rows: r.raw.lines,
-            rawBytes: r.raw.bytes,
-            rawSha256: r.raw.sha256(),
-            bytes: r.bytes,
-            sha256: r.stored.sha256(),
-          };
-          progress.tablesDone++;
-          deps.onProgress?.({ ...progress, table: display });
+          if (await lockNowait(client, entry.table)) await copyTable(client, entry);
+          else deferred.push(entry);
         } catch (cause) {
-          stopAll(cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true }));
+          stopAll(cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: `${entry.table.schema}.${entry.table.name}`, message: `locking table ${entry.table.schema}.${entry.table.name} failed: ${causeMessage(cause)}`, retryable: true }));
           return;
         }
       }
@@ -229,6 +284,10 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       return { largeObjects, sequences: await readSequenceStates(coordinator, schema.sequences) };
     })();
     const [coordinatorResult] = await Promise.allSettled([coordinatorWork.catch((e) => stopAll(e)), ...workers]);
+    for (const entry of deferred) {
+      if (firstError !== undefined) break;
+      await copyTable(coordinator, entry).catch(stopAll);
+    }
     // Whatever failed first is the cause; errors after it are consequences of stopping.
     if (firstError !== undefined) throw firstError;
     if (coordinatorResult.status === "rejected") throw coordinatorResult.reason;
@@ -246,7 +305,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       id,
       startedAt: started.toISOString(),
       completedAt: completed.toISOString(),
-      source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime },
+      source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime, databaseBytes: info.databaseBytes },
       settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
       compression: input.compression,
       lockUntil: input.lockUntil ? input.lockUntil.toISOString() : null,
@@ -266,12 +325,31 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       timings: { schemaMs: Math.round(schemaMs), dataMs: Math.round(dataMs), totalMs: Math.round(performance.now() - t0) },
     };
     // The commit: a backup exists once, and only once, this object does.
+    signal?.throwIfAborted();
     await put(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)));
     committed = true;
     return { id, manifest };
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
     if (!committed && written.length > 0) await deps.store.delete(written);
+  }
+}
+
+/**
+ * Takes a worker's lock on a table with NOWAIT, as pg_dump's workers do. The coordinator has held
+ * an ACCESS SHARE lock on every table since the start, so a DDL statement (ALTER TABLE) that came
+ * since then waits for it; a worker's plain lock would queue behind that statement and wait for
+ * the end of the backup, which waits for the worker. False: the table is the coordinator's to copy.
+ */
+async function lockNowait(client: PgClient, table: { schema: string; name: string }): Promise<boolean> {
+  try {
+    await client.query(`SAVEPOINT cobalt_lock; LOCK TABLE ${qname(table.schema, table.name)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT cobalt_lock`);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "55P03") throw e;
+    await client.query("ROLLBACK TO SAVEPOINT cobalt_lock; RELEASE SAVEPOINT cobalt_lock");
+    return false;
   }
 }
 
@@ -281,19 +359,20 @@ interface SnapshotInfo {
   serverVersionNum: number;
   encoding: string;
   snapshotTime: string;
+  databaseBytes: number;
 }
 
 async function exportSnapshot(client: PgClient): Promise<SnapshotInfo> {
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const r = await client.query<{ snapshot: string; version: string; num: string; encoding: string; at: Date }>(
+    const r = await client.query<{ snapshot: string; version: string; num: string; encoding: string; at: Date; size: string }>(
       `SELECT pg_catalog.pg_export_snapshot() AS snapshot, current_setting('server_version') AS version,
               current_setting('server_version_num') AS num, pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
-              pg_catalog.now() AS at
+              pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size
          FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
     );
     const row = r.rows[0]!;
-    return { snapshot: row.snapshot, serverVersion: row.version, serverVersionNum: Number(row.num), encoding: row.encoding, snapshotTime: new Date(row.at).toISOString() };
+    return { snapshot: row.snapshot, serverVersion: row.version, serverVersionNum: Number(row.num), encoding: row.encoding, snapshotTime: new Date(row.at).toISOString(), databaseBytes: Number(row.size) };
   } catch (cause) {
     return fail({ _tag: "SnapshotFailed", message: `could not start a consistent snapshot on the source: ${causeMessage(cause)}` });
   }

@@ -5,9 +5,10 @@ import type { DecryptionKeys } from "../dump/encryption.js";
 import { setvalSql } from "../dump/sequences.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { SESSION_SETTINGS } from "../pg/session.js";
-import { literal, qname } from "../pg/sql.js";
+import { dollarQuote, literal, qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
+import { createRolesScript, type CreateRolesOptions } from "../schema/roles.js";
 import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
@@ -35,6 +36,8 @@ export interface ExportInput {
   owners?: boolean;
   /** Emit GRANTs, REVOKEs and default privileges; default true. Like --no-privileges when false. */
   privileges?: boolean;
+  /** Emit, first, the creation of the roles the backup uses where the target lacks them. */
+  createRoles?: CreateRolesOptions;
 }
 
 export interface ExportProgress {
@@ -52,6 +55,8 @@ export interface ExportOutput {
   largeObjects: number;
   /** Bytes of SQL written. */
   bytes: number;
+  /** The backup was encrypted: the script holds its data in the clear. */
+  decrypted: boolean;
 }
 
 /** Raw bytes per `lo_put` call: 256 KiB of hex text per line. */
@@ -143,13 +148,6 @@ const statement = (sql: string): string => {
   return t.endsWith(";") ? `${t}\n` : `${t};\n`;
 };
 
-/** A dollar-quote tag that does not occur in `body`. */
-function dollarTag(body: string): string {
-  let tag = "$cobalt$";
-  for (let i = 1; body.includes(tag); i++) tag = `$cobalt${i}$`;
-  return tag;
-}
-
 /**
  * An owner or privilege item as a DO block: runs the statements only when every role they name
  * exists, in a subtransaction whose failure (e.g. an ALTER OWNER the user may not do) is a
@@ -169,7 +167,7 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
       ].join("\n")
     : `  ${exec}`;
   const block = `BEGIN\n${body}\nEXCEPTION WHEN OTHERS THEN\n  RAISE WARNING 'cobalt-backup: skipped %: %', ${what}, SQLERRM;\nEND\n`;
-  const tag = dollarTag(block);
+  const tag = dollarQuote(block);
   return `DO ${tag}\n${block}${tag};\n`;
 }
 
@@ -178,7 +176,7 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
 async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
   const { store, id } = { store: deps.store, id: input.id };
   // Everything about the backup is checked before a byte of the script is written.
-  const { manifest, items } = await openBackup(store, id, deps.decryption);
+  const { manifest, items, roles } = await openBackup(store, id, deps.decryption);
 
   const w = sqlWriter(out);
   const progress: ExportProgress = { phase: "pre-data", tablesTotal: manifest.tables.length, tablesDone: 0, rows: 0 };
@@ -190,6 +188,10 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
     await w.write(`${sessionPreamble()}\n\n-- One transaction: a script cut short restores nothing.\nBEGIN;\n\n`);
 
     deps.onProgress?.({ ...progress });
+    if (input.createRoles && roles.length) {
+      await w.write(`--\n-- roles the backup uses, created where missing (${input.createRoles.login ? "LOGIN where the source's could log in" : "NOLOGIN"}, no password); each skipped, with a WARNING, where refused\n--\n\n`);
+      for (const sql of createRolesScript(roles, input.createRoles)) await w.write(`${sql}\n`);
+    }
     await w.write("--\n-- pre-data\n--\n\n");
     for (const item of items.filter((i) => i.section === "pre-data")) await writeItem(w, item);
 
@@ -257,7 +259,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       for (const item of wanted) await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${guardedPrivilegeSql(item)}\n`);
     }
     await w.write("COMMIT;\n");
-    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes };
+    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes, decrypted: manifest.encryption !== null };
   } catch (e) {
     // Make a partial script fail loudly in psql: end an open COPY, then raise. It never commits.
     if (!w.failed) {

@@ -73,6 +73,8 @@ const manifestFields = {
     serverVersionNum: z.number().int(),
     encoding: z.string(),
     snapshotTime: z.string(),
+    /** pg_database_size of the source when it was dumped: what a restore needs on disk, about. */
+    databaseBytes: z.number().int().nonnegative().optional(),
     instance: z.string().optional(),
     snapshotId: z.string().optional(),
   }),
@@ -135,11 +137,14 @@ export const storedObjects = (m: Manifest): { key: string; bytes: number; sha256
   ...(m.largeObjects ? [m.largeObjects] : []),
 ];
 
+/** `verified.json`: the last verification's verdict, passed or failed (`list` tells them apart). */
 export const verificationSchema = z.object({
   verifiedAt: z.string(),
   ok: z.boolean(),
   target: z.string(),
   tables: z.number().int(),
   rows: z.number().int(),
+  /** Why it failed: the difference or the corruption found. */
+  problem: z.string().optional(),
 });
 export type Verification = z.infer<typeof verificationSchema>;

@@ -7,6 +7,7 @@ import { backupPrefix } from "../store/backup-id.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
+import { storedDigest } from "../store/verified-read.js";
 
 /** Why a files backup or restore stopped. Nothing is committed (no manifest) after a backup error. */
 export type MediaError =
@@ -29,6 +30,8 @@ export type MediaError =
   | { _tag: "WriteFailed"; path: string; message: string }
   /** After extraction a restored entry, read back from disk, differs from the manifest. */
   | { _tag: "RestoreCheckFailed"; path: string; message: string };
+
+export { storedDigest };
 
 export class MediaFailure extends Error {
   constructor(readonly error: MediaError) {
@@ -103,6 +106,11 @@ export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: Dec
     } catch (e) {
       body.destroy();
       const reason = e instanceof DecryptionError ? e.message : causeMessage(e);
+      // No key opens it: a wrong key, or a corrupt object, which its stored digest tells.
+      const stored = await storedDigest(store, fullKey);
+      if (stored && (stored.bytes !== ref.bytes || stored.sha256 !== ref.sha256)) {
+        fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} is corrupt: it does not match the manifest's size and sha256 (files backup ${ref.id} in ${store.location})` });
+      }
       fail({ _tag: "DecryptionFailed", key: ref.key, message: `cannot decrypt ${ref.key} of files backup ${ref.id}: ${reason}` });
     }
   }
@@ -123,23 +131,6 @@ export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: Dec
     if (e instanceof MediaFailure) throw e;
     fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} of files backup ${ref.id} cannot be read as an archive: ${causeMessage(e)}` });
   }
-}
-
-/** Size and sha256 of a stored object, read on its own; undefined when it cannot be read. */
-export async function storedDigest(store: BackupStore, key: string): Promise<{ bytes: number; sha256: string } | undefined> {
-  const got = await store.get(key);
-  if (got.isErr()) return undefined;
-  const hash = createHash("sha256");
-  let bytes = 0;
-  try {
-    for await (const chunk of got.value as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      hash.update(chunk);
-    }
-  } catch {
-    return undefined;
-  }
-  return { bytes, sha256: hash.digest("hex") };
 }
 
 /** Feeds a raw tar stream to tar-stream's parser and hands every entry to `onEntry`, one at a time. */
@@ -258,4 +249,22 @@ export function checkAllSeen(index: Map<string, IndexedEntry>, key: string): voi
   for (const e of index.values()) {
     if (!e.seen) fail({ _tag: "EntryMismatch", key, path: e.path, message: `archive ${key} has no entry ${JSON.stringify(e.path)}, which the manifest lists` });
   }
+}
+
+/**
+ * Reads a stored archive back and checks it against its manifest: the stored and raw digests, and
+ * every entry's path, kind, mode, mtime and content, with none missing. `onFile` runs after each
+ * file checked. Fails with the MediaError that names what differs.
+ */
+export async function checkArchive(store: BackupStore, manifest: Parameters<typeof indexEntries>[0], ref: ArchiveRef, keys: DecryptionKeys | undefined, onFile?: (bytes: number) => void): Promise<void> {
+  const index = indexEntries(manifest);
+  await readArchive(store, ref, keys, async (h, body) => {
+    const entry = matchHeader(index, ref.key, h);
+    const got = await hashBody(body);
+    if (entry.kind === "file") {
+      checkContent(ref.key, entry, got);
+      onFile?.(got.bytes);
+    }
+  });
+  checkAllSeen(index, ref.key);
 }

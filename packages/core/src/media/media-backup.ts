@@ -14,7 +14,7 @@ import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
 import { readableOf } from "../util/readable.js";
-import { checkAllSeen, checkContent, fail, hashBody, indexEntries, isoMs, matchHeader, MediaFailure, paxSeconds, readArchive, statMs, storedDigest, type ArchiveRef, type MediaError } from "./media-archive.js";
+import { checkArchive, fail, hashBody, isoMs, MediaFailure, paxSeconds, statMs, storedDigest, type ArchiveRef, type MediaError } from "./media-archive.js";
 import { FILES_ARCHIVE_BASE, FILES_MANIFEST_FORMAT, isFilesManifest, type DirectoryEntry, type FilesEntry, type FilesManifest, type FilesVerification, type SymlinkEntry } from "./media-manifest.js";
 
 export interface FilesProgress {
@@ -198,18 +198,11 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
       }
       unverifiedReason = "the archive is encrypted and no identity was given to read it back: its stored bytes were checked, the files inside were not";
     } else {
-      const index = indexEntries(manifest);
-      await readArchive(deps.store, ref, verifyKeys, async (h, entryBody) => {
-        const entry = matchHeader(index, archiveKey, h);
-        const got = await hashBody(entryBody);
-        if (entry.kind === "file") {
-          checkContent(archiveKey, entry, got);
-          progress.files++;
-          progress.bytes += got.bytes;
-          deps.onProgress?.({ ...progress });
-        }
+      await checkArchive(deps.store, manifest, ref, verifyKeys, (bytes) => {
+        progress.files++;
+        progress.bytes += bytes;
+        deps.onProgress?.({ ...progress });
       });
-      checkAllSeen(index, archiveKey);
     }
     const verifyMs = performance.now() - v0;
 

@@ -87,6 +87,8 @@ export const filesVerificationSchema = z.object({
   target: z.string(),
   files: z.number().int(),
   bytes: z.number().int(),
+  /** Why it failed: the corruption or difference found. */
+  problem: z.string().optional(),
 });
 export type FilesVerification = z.infer<typeof filesVerificationSchema>;
 

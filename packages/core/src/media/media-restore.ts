@@ -59,7 +59,8 @@ export function restoreFiles(deps: FilesRestoreDeps, input: FilesRestoreInput): 
   );
 }
 
-async function readFilesBackup(store: BackupStore, id: string): Promise<FilesManifest> {
+/** A files backup's manifest, read and checked; fails with BackupNotFound, NotAFilesBackup or ManifestInvalid. */
+export async function readFilesBackup(store: BackupStore, id: string): Promise<FilesManifest> {
   const r = await readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => v);
   if (r.isErr()) {
     const e = r.error;
@@ -71,6 +72,14 @@ async function readFilesBackup(store: BackupStore, id: string): Promise<FilesMan
   const parsed = filesManifestSchema.safeParse(r.value);
   if (!parsed.success) return fail({ _tag: "ManifestInvalid", id, message: `${id}/${MANIFEST_KEY} is not a valid files manifest: ${parsed.error.message.slice(0, 300)}` });
   return parsed.data;
+}
+
+/** Fails closed, before anything is read, when the backup is encrypted and no key was given. */
+export function requireKeys(manifest: FilesManifest, keys: DecryptionKeys | undefined): void {
+  if (manifest.encryption && !(keys && (keys.identities.length > 0 || keys.passphrase))) {
+    const forWhom = manifest.encryption.recipients.length ? ` for ${manifest.encryption.recipients.join(", ")}` : "";
+    fail({ _tag: "KeysMissing", id: manifest.id, message: `files backup ${manifest.id} is encrypted${forWhom}: pass --identity with a file holding the matching AGE-SECRET-KEY${manifest.encryption.passphrase ? ", or --passphrase-env" : ""}` });
+  }
 }
 
 /** Resolves `to` and makes sure it is an empty directory, creating it when absent. */
@@ -103,10 +112,7 @@ async function runRestore(deps: FilesRestoreDeps, input: FilesRestoreInput): Pro
   const { store } = deps;
   const manifest = await readFilesBackup(store, input.id);
   const keys = deps.decryption;
-  if (manifest.encryption && !(keys && (keys.identities.length > 0 || keys.passphrase))) {
-    const forWhom = manifest.encryption.recipients.length ? ` for ${manifest.encryption.recipients.join(", ")}` : "";
-    fail({ _tag: "KeysMissing", id: input.id, message: `files backup ${input.id} is encrypted${forWhom}: pass --identity with a file holding the matching AGE-SECRET-KEY${manifest.encryption.passphrase ? ", or --passphrase-env" : ""}` });
-  }
+  requireKeys(manifest, keys);
   const target = await prepareTarget(input.to);
   const to = target.dir;
   const key = manifest.archive.key;

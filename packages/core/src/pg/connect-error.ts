@@ -23,6 +23,12 @@ export function describeConnectError(cause: unknown, what: string): ConnectProbl
         message: `cannot reach ${what} (${code}${e.address ? ` ${e.address}:${e.port}` : ""}): check the host and port, and that the server is running and accepts connections from here`,
         retryable: true,
       };
+    case "ENOENT":
+      return {
+        reason: "unreachable",
+        message: `cannot reach ${what}: no server socket at ${e.address ?? "the default socket directory"}: check that the server runs on this machine, or give its host (host=..., ?host=..., PGHOST)`,
+        retryable: true,
+      };
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return {

@@ -6,3 +6,10 @@ export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 export const literal = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 export const qname = (schema: string, name: string): string => `${ident(schema)}.${ident(name)}`;
+
+/** A dollar-quote tag (`$cobalt$`, `$cobalt1$`, ...) that does not occur in `body`. */
+export function dollarQuote(body: string): string {
+  let tag = "$cobalt$";
+  for (let i = 1; body.includes(tag); i++) tag = `$cobalt${i}$`;
+  return tag;
+}

@@ -1,18 +1,21 @@
+import { failureKind, tagOf } from "../failure-kind.js";
+import type { Delivery } from "./deliver-notifications.js";
 import type { PgConnect } from "../pg/session.js";
 import { ResultAsync } from "../result.js";
 import { pruneBackups } from "../retention/prune.js";
 import type { RetentionPolicy } from "../retention/policy.js";
-import { backupPrefix } from "../store/backup-id.js";
+import { backupPrefix, newBackupId } from "../store/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { readableOf } from "../util/readable.js";
 import { streamDump, type DumpInput, type DumpProgress } from "../dump/stream-dump.js";
 import type { EncryptionKeys, DecryptionKeys } from "../dump/encryption.js";
 import type { Compression } from "../dump/compression.js";
-import { recordVerification, verifyRestore, type VerifyReport } from "../verify/verify-restore.js";
+import type { RestoreProgress } from "../restore/restore-backup.js";
+import { differencesOf, recordFailedVerification, recordVerification, restoreSpaceNeeded, verifyRestore, type VerifyReport } from "../verify/verify-restore.js";
 
-/** The stages of a nightly run, in order; a report and a notification name the one that failed. */
-export type StageName = "snapshot" | "dump" | "upload" | "cleanup" | "verify" | "hook" | "retention";
+/** The stages of a nightly run, in order; a report and a notification name the one that failed. `setup`: building the clients from the configuration. */
+export type StageName = "setup" | "snapshot" | "dump" | "upload" | "cleanup" | "verify" | "hook" | "retention";
 
 export interface StageReport {
   stage: StageName;
@@ -26,6 +29,8 @@ export interface RunReport {
   /** The stage that failed first, when one did. */
   failedStage?: StageName;
   error?: string;
+  /** The first failure's tag (`SourceConnectFailed`, `VerifyMismatch`, `Unexpected`, ...): what kind of failure it was. */
+  errorTag?: string;
   id?: string;
   location: string;
   startedAt: string;
@@ -35,6 +40,17 @@ export interface RunReport {
   totals?: { tables: number; rows: number; rawBytes: number; storedBytes: number };
   verification?: { ok: boolean; tables: number; differences: number };
   retention?: { removed: string[]; kept: number };
+}
+
+
+/** A run's report, where it was stored, and what the notifications did. */
+export interface RunOutcome {
+  report: RunReport;
+  /** The key of `report.json` in the store, once written. */
+  reportKey?: string;
+  /** Why the report could not be stored (the store is out of reach, say). */
+  reportError?: string;
+  notifications: Delivery[];
 }
 
 /** An opened source: a URL, or a temporary instance restored from a snapshot. */
@@ -55,18 +71,41 @@ export interface Scratch {
   dispose(): Promise<void>;
 }
 
+/** What verification needs of its scratch server: a major at least the source's, and disk space. */
+export interface ScratchNeeds {
+  sourceMajor: number;
+  /** About how many bytes the restore takes (`restoreSpaceNeeded`). */
+  bytes: number;
+}
+
+/**
+ * The ports of a run. The ones that reject (openSource, openScratch, runHook, close) may reject
+ * with a tagged error (`{ _tag, message }`, see `taggedError`) to say what kind of failure it was;
+ * anything else they throw counts as `Unexpected`, and still ends in a report and a notification.
+ */
 export interface NightlyDeps {
   store: BackupStore;
   tool: { name: string; version: string };
-  /** Opens the source; the `snapshot` stage when it restores an RDS snapshot. Rejects with a message. */
+  /** Opens the source; the `snapshot` stage when it restores an RDS snapshot. */
   openSource(): Promise<OpenedSource>;
   /** Whether openSource restores a snapshot (for the report's stage list). */
   sourceIsSnapshot: boolean;
-  openScratch(sourceMajor: number): Promise<Scratch>;
+  openScratch(needs: ScratchNeeds): Promise<Scratch>;
   /** Runs the post-restore hook against the verified scratch copy, never the source. */
   runHook?: (scratch: Scratch) => Promise<string | void>;
+  /** Sends the report (webhook, email, heartbeat); called once, after the report is stored, on success and on failure. */
+  notify?: (report: RunReport) => Promise<Delivery[]>;
+  /**
+   * Stops the run: the stage under way fails with the signal's reason (a tagged reason names the
+   * kind, else `Unexpected`), the temporary instance is still deleted, the report still stored
+   * and sent. Abort it on SIGINT/SIGTERM, and on a crash elsewhere in the process.
+   */
+  signal?: AbortSignal;
+  /** How long a stage may take to clean up after the signal before the run moves on (default 60 s). */
+  abortGraceMs?: number;
   now?: () => Date;
   onProgress?: (p: DumpProgress) => void;
+  onVerifyProgress?: (p: RestoreProgress) => void;
   onStage?: (s: StageReport) => void;
 }
 
@@ -83,79 +122,167 @@ export interface NightlyInput {
 /**
  * The nightly job as one composition of the stages: open the source (snapshot -> temporary
  * instance), dump and upload, close the source (delete the instance), verify by restoring into a
- * scratch database, run the post-restore hook there, apply retention. Always resolves to a report
- * (a failure is a report with `ok: false` and the failed stage), and always closes what it opened.
+ * scratch database, run the post-restore hook there, apply retention; then store the report and
+ * notify. Always resolves: a failure of any stage, an exception thrown by any port, or the signal
+ * ends in a report with `ok: false` naming the stage, stored and sent; what was opened is closed.
  */
-export function runNightly(deps: NightlyDeps, input: NightlyInput): ResultAsync<RunReport, never> {
+export function runNightly(deps: NightlyDeps, input: NightlyInput): ResultAsync<RunOutcome, never> {
   return ResultAsync.fromSafePromise(run(deps, input));
+}
+
+/**
+ * The outcome of a run that could not start: building its clients from the configuration failed
+ * (`setup`). The report is sent, so a broken configuration alerts like any other failure.
+ */
+export function reportSetupFailure(deps: Pick<NightlyDeps, "notify" | "now">, failure: { error: unknown; location: string }): ResultAsync<RunOutcome, never> {
+  return ResultAsync.fromSafePromise(
+    (async () => {
+      const at = (deps.now ?? (() => new Date()))().toISOString();
+      const message = causeMessage(failure.error);
+      const report: RunReport = {
+        ok: false,
+        failedStage: "setup",
+        error: `setup: ${message}`,
+        errorTag: tagOf(failure.error),
+        location: failure.location,
+        startedAt: at,
+        finishedAt: at,
+        source: "",
+        stages: [{ stage: "setup", status: "failed", durationMs: 0, detail: message }],
+      };
+      return { report, reportError: "not stored: the run did not get as far as opening the store", notifications: await send(deps, report) };
+    })(),
+  );
 }
 
 /** An error that belongs to another stage than the one running (an upload failing inside the dump). */
 class StageFailure extends Error {
   constructor(
     readonly stage: StageName,
+    readonly tag: string,
     message: string,
   ) {
     super(message);
   }
 }
 
-async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunReport> {
+/**
+ * `work`, unless `signal` fires first: then the stage fails with the signal's reason, once `work`
+ * has settled (it cleans up after itself: uploads aborted, objects deleted) or after `graceMs`,
+ * whichever comes first (a crash elsewhere may have left `work` hanging).
+ */
+async function bounded<T>(work: Promise<T>, signal: AbortSignal | undefined, graceMs: number): Promise<T> {
+  if (!signal) return work;
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      const timer = setTimeout(() => reject(signal.reason), graceMs);
+      void work.then(
+        () => {},
+        () => {},
+      ).finally(() => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    };
+  });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const value = await Promise.race([work, aborted]);
+    if (signal.aborted) throw signal.reason;
+    return value;
+  } catch (e) {
+    throw signal.aborted ? signal.reason : e;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function send(deps: Pick<NightlyDeps, "notify">, report: RunReport): Promise<Delivery[]> {
+  if (!deps.notify) return [];
+  try {
+    return await deps.notify(report);
+  } catch (e) {
+    return [{ channel: "notify", ok: false, detail: causeMessage(e) }];
+  }
+}
+
+async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> {
   const now = deps.now ?? (() => new Date());
+  const graceMs = deps.abortGraceMs ?? 60_000;
+  const signal = deps.signal;
   const report: RunReport = { ok: false, location: deps.store.location, startedAt: now().toISOString(), finishedAt: "", source: "", stages: [] };
   const record = (s: StageReport) => {
     report.stages.push(s);
-    deps.onStage?.(s);
+    try {
+      deps.onStage?.(s);
+    } catch {
+      // Reporting a stage must never stop the run.
+    }
   };
   const stage = async <T>(name: StageName, work: () => Promise<T>, detail?: (t: T) => string): Promise<T | undefined> => {
     const t0 = performance.now();
     try {
-      const value = await work();
+      // The cleanup stage runs whatever happened: the temporary instance must not outlive the run.
+      const value = name === "cleanup" ? await work() : await bounded(Promise.resolve().then(() => (signal?.throwIfAborted(), work())), signal, graceMs);
       record({ stage: name, status: "ok", durationMs: Math.round(performance.now() - t0), ...(detail ? { detail: detail(value) } : {}) });
       return value;
     } catch (e) {
       const failed = e instanceof StageFailure ? e.stage : name;
-      const message = causeMessage(e);
+      const tag = e instanceof StageFailure ? e.tag : tagOf(e);
+      // Anything thrown that is not tagged is said to be unexpected (a tagged reason says so itself).
+      const untagged = typeof (e as { _tag?: unknown } | null)?._tag !== "string" && !(e instanceof StageFailure);
+      const message = untagged ? `unexpected error: ${causeMessage(e)}` : causeMessage(e);
       record({ stage: failed, status: "failed", durationMs: Math.round(performance.now() - t0), detail: message });
-      report.failedStage ??= failed;
-      report.error ??= `${failed}: ${message}`;
+      if (report.failedStage === undefined) {
+        report.failedStage = failed;
+        report.error = `${failed}: ${message}`;
+        report.errorTag = tag;
+      }
       return undefined;
     }
   };
-  const skip = (name: StageName, why: string) => record({ stage: name, status: "skipped", durationMs: 0, detail: why });
+  const skip = (name: StageName, why: string): undefined => void record({ stage: name, status: "skipped", durationMs: 0, detail: why });
 
   // Restoring a snapshot is a stage of its own; opening a URL source belongs to the dump.
-  const source = deps.sourceIsSnapshot
-    ? await stage("snapshot", () => deps.openSource(), (s) => `${s.describe.snapshotId} restored to a temporary instance`)
-    : await deps.openSource().catch(async (e) => stage("dump", () => Promise.reject(e)));
+  let source: OpenedSource | undefined;
+  if (deps.sourceIsSnapshot) await stage("snapshot", async () => (source = await deps.openSource()), (s) => `${s.describe.snapshotId} restored to a temporary instance`);
+  else source = await deps.openSource().catch((e: unknown) => stage("dump", () => Promise.reject(e)).then(() => undefined));
+  const failedEarlier = () => report.failedStage !== undefined;
   let dumpedId: string | undefined;
   let sourceMajor = 0;
+  let spaceNeeded = 0;
+  // A source opened just as the signal came is closed below all the same.
   if (source) {
-    report.source = source.describe.instance ?? `${source.describe.host}:${source.describe.port}/${source.describe.database}`;
-    const dumped = await stage(
+    const opened: OpenedSource = source;
+    report.source = opened.describe.instance ?? `${opened.describe.host}:${opened.describe.port}/${opened.describe.database}`;
+    const dumped = failedEarlier() ? skip("dump", `not run after the failure at ${report.failedStage}`) : await stage(
       "dump",
       async () => {
         const r = await streamDump(
-          { connect: source.connect, store: deps.store, tool: deps.tool, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },
-          { jobs: input.jobs, compression: input.compression, source: source.describe, ...(input.encryption ? { encryption: input.encryption } : {}), ...(input.lockUntil ? { lockUntil: input.lockUntil } : {}) },
+          { connect: opened.connect, store: deps.store, tool: deps.tool, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}), ...(signal ? { signal } : {}) },
+          { jobs: input.jobs, compression: input.compression, source: opened.describe, ...(input.encryption ? { encryption: input.encryption } : {}), ...(input.lockUntil ? { lockUntil: input.lockUntil } : {}) },
         );
         // The upload streams inside the dump: a storage failure is the upload stage's.
-        if (r.isErr()) throw new StageFailure(r.error._tag === "StoreFailed" ? "upload" : "dump", r.error.message);
+        if (r.isErr()) throw new StageFailure(r.error._tag === "StoreFailed" ? "upload" : "dump", tagOf(r.error), r.error.message);
         return r.value;
       },
       (d) => `${d.id}: ${d.manifest.totals.tables} tables, ${d.manifest.totals.rows} rows, ${d.manifest.totals.storedBytes} bytes stored`,
     );
     // The temporary instance is not needed for verification: delete it as soon as the dump ends.
-    if (deps.sourceIsSnapshot) await stage("cleanup", () => source.close(), () => "temporary instance deleted");
-    else await source.close().catch(() => {});
+    if (deps.sourceIsSnapshot) await stage("cleanup", () => opened.close(), () => "temporary instance deleted");
+    else await opened.close().catch(() => {});
     if (dumped) {
       dumpedId = dumped.id;
       sourceMajor = Math.floor(dumped.manifest.source.serverVersionNum / 10000);
+      spaceNeeded = restoreSpaceNeeded(dumped.manifest);
       report.id = dumped.id;
       report.totals = dumped.manifest.totals;
     }
   }
 
+  // A backup was made: it is verified even when deleting the temporary instance failed.
   if (dumpedId && !input.verify) skip("verify", "disabled in the configuration");
   if (dumpedId && input.verify) {
     const id = dumpedId;
@@ -163,14 +290,21 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunReport> {
     const verdict = await stage(
       "verify",
       async () => {
-        scratch = await deps.openScratch(sourceMajor);
-        const r = await verifyRestore({ connect: scratch.connect, store: deps.store, ...(input.decryption ? { decryption: input.decryption } : {}) }, { id, jobs: input.jobs, targetName: scratch.name, toolVersion: deps.tool.version });
-        if (r.isErr()) throw new Error(r.error.message);
-        const differences = r.value.tables.filter((t) => !t.ok).length + r.value.inventory.length + r.value.sequences.length + r.value.matviews.length + (r.value.largeObjects.ok ? 0 : 1);
+        scratch = await deps.openScratch({ sourceMajor, bytes: spaceNeeded });
+        const r = await verifyRestore(
+          { connect: scratch.connect, store: deps.store, ...(input.decryption ? { decryption: input.decryption } : {}), ...(deps.onVerifyProgress ? { onProgress: deps.onVerifyProgress } : {}), ...(signal ? { signal } : {}) },
+          { id, jobs: input.jobs, targetName: scratch.name, toolVersion: deps.tool.version },
+        );
+        if (r.isErr()) {
+          // A corrupt or missing object proves the backup bad: recorded, so `list` shows it failed.
+          if (failureKind(tagOf(r.error)) === "backup-defect") await recordFailedVerification({ store: deps.store }, id, scratch.name, r.error.message, now());
+          throw r.error;
+        }
+        const differences = differencesOf(r.value);
         report.verification = { ok: r.value.ok, tables: r.value.tables.length, differences };
-        if (!r.value.ok) throw new Error(`the restored copy differs from the manifest in ${differences} place(s)`);
         const rec = await recordVerification({ store: deps.store }, r.value, now());
-        if (rec.isErr()) throw new Error(rec.error.message);
+        if (!r.value.ok) throw new StageFailure("verify", "VerifyMismatch", `the restored copy differs from the manifest in ${differences} place(s)`);
+        if (rec.isErr()) throw rec.error;
         return r.value;
       },
       (v: VerifyReport) => `restored into ${v.target} and compared: ${v.tables.length} tables identical`,
@@ -179,16 +313,16 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunReport> {
       if (verdict && scratch) await stage("hook", async () => (await deps.runHook!(scratch!)) ?? "ran against the scratch copy");
       else skip("hook", "verification did not pass");
     }
-    await scratch?.dispose().catch(() => {});
+    await (scratch as Scratch | undefined)?.dispose().catch(() => {});
   }
 
   if (input.retention) {
-    if (report.failedStage === undefined && dumpedId) {
+    if (!failedEarlier() && dumpedId) {
       await stage(
         "retention",
         async () => {
           const r = await pruneBackups({ store: deps.store, now }, { policy: input.retention!, dryRun: false });
-          if (r.isErr()) throw new Error(r.error.message);
+          if (r.isErr()) throw r.error;
           report.retention = { removed: r.value.decisions.filter((d) => d.action === "remove").map((d) => d.id), kept: r.value.decisions.filter((d) => d.action !== "remove").length };
           return report.retention;
         },
@@ -199,7 +333,13 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunReport> {
 
   report.ok = report.failedStage === undefined;
   report.finishedAt = now().toISOString();
-  // The report lives next to the backup it describes, written after its manifest.
-  if (report.id) await deps.store.put(`${backupPrefix(report.id)}report.json`, readableOf(JSON.stringify(report, null, 2)));
-  return report;
+  // The report lives next to the backup it describes, written after its manifest; a run that made
+  // no backup keeps its report under reports/.
+  const reportKey = report.id ? `${backupPrefix(report.id)}report.json` : `reports/${newBackupId("run", new Date(report.startedAt)).slice("run/".length)}.json`;
+  const stored = await deps.store.put(reportKey, readableOf(JSON.stringify(report, null, 2))).then(
+    (r) => (r.isOk() ? undefined : r.error.message),
+    (e: unknown) => causeMessage(e),
+  );
+  const notifications = await send(deps, report);
+  return { report, ...(stored === undefined ? { reportKey } : { reportError: stored }), notifications };
 }

@@ -16,7 +16,7 @@ export function notificationMessage(r: RunReport): NotificationMessage {
   const lines = [
     r.ok ? `Backup ${r.id} of ${r.source} is complete and verified.` : `The nightly backup of ${r.source || "the database"} failed at stage "${r.failedStage}": ${r.error}`,
     "",
-    ...r.stages.map((s) => `- ${s.stage}: ${s.status} (${seconds(s.durationMs)})${s.detail ? ` — ${s.detail}` : ""}`),
+    ...r.stages.map((s) => `- ${s.stage}: ${s.status}${s.durationMs ? ` (${seconds(s.durationMs)})` : ""}${s.detail ? ` — ${s.detail}` : ""}`),
   ];
   if (r.totals) lines.push("", `${r.totals.tables} tables, ${r.totals.rows} rows, ${r.totals.storedBytes} bytes stored in ${r.location}`);
   if (r.retention) lines.push(`retention: ${r.retention.removed.length} old backup(s) removed, ${r.retention.kept} kept`);

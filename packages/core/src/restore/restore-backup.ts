@@ -9,12 +9,13 @@ import { applySessionSettings, type PgClient, type PgConnect } from "../pg/sessi
 import { qname } from "../pg/sql.js";
 import { ResultAsync } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
+import { DIRECT_MEMBERSHIP, createRoleSql, grantMembershipSql, type CreateRolesOptions, type RoleSpec } from "../schema/roles.js";
 import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
+import { BackupReadFailure, corruptionOf, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import type { DecryptionKeys } from "../dump/encryption.js";
-import { causeMessage } from "../util/errors.js";
-import { IntegrityError } from "../util/meter.js";
+import { abortReason, causeMessage } from "../util/errors.js";
+import { IntegrityError, Meter } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
 import { postDataBatches } from "./post-data-batches.js";
 import { cleanDatabase, describeContents } from "./target-contents.js";
@@ -28,14 +29,20 @@ export type RestoreError =
   | { _tag: "TargetConnectFailed"; reason: string; message: string; retryable: boolean }
   | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
   | { _tag: "SchemaApplyFailed"; object: string; message: string }
-  | { _tag: "LoadFailed"; table: string; key: string; message: string };
+  | { _tag: "LoadFailed"; table: string; key: string; message: string }
+  /** The signal fired: connections were closed; what was loaded stays, in no committed table. */
+  | { _tag: "Interrupted"; reason: string; message: string };
 
 export interface RestoreProgress {
-  phase: "check" | "pre-data" | "data" | "post-data" | "finish";
+  /** `read-back`: verify re-reading the restored tables. */
+  phase: "check" | "pre-data" | "data" | "post-data" | "finish" | "read-back";
   tablesTotal: number;
   tablesDone: number;
   rows: number;
+  /** The table that just finished, when one did. */
   table?: string;
+  /** A table still loading (or being read back), and how far it got, as its rows stream. */
+  streaming?: { table: string; rows: number; rawBytes: number; expectedRows: number };
 }
 
 export interface RestoreDeps {
@@ -44,7 +51,10 @@ export interface RestoreDeps {
   store: BackupStore;
   /** age identities or passphrase, for encrypted backups. */
   decryption?: DecryptionKeys;
+  /** Called at each phase, each finished table, and each chunk loaded into a table (throttle it). */
   onProgress?: (p: RestoreProgress) => void;
+  /** Stops the restore: every connection is closed, the table being loaded is rolled back. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreInput {
@@ -59,6 +69,16 @@ export interface RestoreInput {
   owners?: boolean;
   /** Restore GRANTs and default privileges (default true); like --no-privileges when false. */
   privileges?: boolean;
+  /** Create the roles the backup uses that the target lacks, before anything else (none when absent). */
+  createRoles?: CreateRolesOptions;
+}
+
+/** What `createRoles` did: roles created or already there, memberships granted, and what the target refused. */
+export interface RolesReport {
+  created: string[];
+  existing: string[];
+  memberships: number;
+  skipped: SkippedPrivilege[];
 }
 
 /** An owner or privilege statement not applied, and why (a missing role, a refused ALTER). */
@@ -75,6 +95,8 @@ export interface RestoreOutput {
   largeObjects: number;
   /** Owners and privileges the target could not take: its roles differ from the source's. */
   skippedPrivileges: SkippedPrivilege[];
+  /** Present when roles were to be created. */
+  roles?: RolesReport;
   durationMs: number;
 }
 
@@ -99,10 +121,16 @@ const fail = (error: RestoreError): never => {
  * Triggers and row security do not exist yet while data loads, so neither can change it.
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
-  return ResultAsync.fromPromise(runRestore(deps, input), (e) =>
-    e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` },
-  );
+  return ResultAsync.fromPromise(runRestore(deps, input), (e): RestoreError => {
+    if (deps.signal?.aborted) return interrupted(deps.signal);
+    return e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` };
+  });
 }
+
+export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interrupted" } => {
+  const reason = abortReason(signal);
+  return { _tag: "Interrupted", reason, message: `${reason}: the restore stopped` };
+};
 
 async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient> {
   try {
@@ -115,23 +143,22 @@ async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient>
   }
 }
 
-/** Every object the manifest lists must be in the store at its recorded size. */
-
-
-
-
 async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<RestoreOutput> {
   const t0 = performance.now();
   const { store, id } = { store: deps.store, id: input.id };
   const progress: RestoreProgress = { phase: "check", tablesTotal: 0, tablesDone: 0, rows: 0 };
   deps.onProgress?.({ ...progress });
   // Everything about the backup is checked before the target is touched.
-  const { manifest, items } = await openBackup(store, id, deps.decryption);
+  const { manifest, items, roles } = await openBackup(store, id, deps.decryption);
+  deps.signal?.throwIfAborted();
 
   const clients: PgClient[] = [];
+  const onAbort = () => clients.forEach((c) => void c.end().catch(() => {}));
+  deps.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const main = await connectTarget(deps, input.targetName);
     clients.push(main);
+    deps.signal?.throwIfAborted();
     const present = await describeContents(main);
     if (present.length > 0) {
       if (!input.clean) {
@@ -143,6 +170,9 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       }
       await cleanDatabase(main);
     }
+
+    // Roles are the server's, not the database's: they come first, so owners, grants and policies find them.
+    const rolesReport = input.createRoles ? await createRoles(main, roles, input.createRoles) : undefined;
 
     progress.phase = "pre-data";
     deps.onProgress?.({ ...progress });
@@ -163,7 +193,12 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     const workers = clients.slice(1);
     const queue = [...manifest.tables].sort((a, b) => b.rawBytes - a.rawBytes);
     await runPool(workers, queue, async (client, table) => {
-      await loadTable(client, store, manifest, table, deps.decryption);
+      const streaming = { table: `${table.schema}.${table.table}`, rows: 0, rawBytes: 0, expectedRows: table.rows };
+      await loadTable(client, store, manifest, table, deps.decryption, (bytes, lines) => {
+        streaming.rows += lines;
+        streaming.rawBytes += bytes;
+        deps.onProgress?.({ ...progress, rows: progress.rows + streaming.rows, streaming: { ...streaming } });
+      });
       progress.tablesDone++;
       progress.rows += table.rows;
       deps.onProgress?.({ ...progress, table: `${table.schema}.${table.table}` });
@@ -200,8 +235,9 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       );
     }
     const skippedPrivileges = await applyPrivileges(main, items, { owners: input.owners ?? true, privileges: input.privileges ?? true });
-    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, durationMs: Math.round(performance.now() - t0) };
+    return { id, manifest, tables: manifest.tables.length, rows: progress.rows, largeObjects, skippedPrivileges, ...(rolesReport ? { roles: rolesReport } : {}), durationMs: Math.round(performance.now() - t0) };
   } finally {
+    deps.signal?.removeEventListener("abort", onAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }
@@ -231,6 +267,39 @@ async function applyPrivileges(client: PgClient, items: readonly DdlItem[], opts
   return skipped;
 }
 
+/**
+ * Creates the roles the target lacks (the same statements export-sql and restore-without-cobalt.sh
+ * write), then the memberships between them that are missing. A role the restoring user may not
+ * create is reported and skipped: its owners and grants are then skipped too, as without it.
+ */
+async function createRoles(client: PgClient, roles: readonly RoleSpec[], opts: CreateRolesOptions): Promise<RolesReport> {
+  const names = async () => new Set((await client.query<{ rolname: string }>("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY ($1::text[])", [[...roles.map((r) => r.name), ...roles.flatMap((r) => r.memberOf.map((m) => m.role))]])).rows.map((r) => r.rolname));
+  const before = await names();
+  const report: RolesReport = { created: [], existing: roles.filter((r) => before.has(r.name)).map((r) => r.name), memberships: 0, skipped: [] };
+  for (const r of roles.filter((x) => !before.has(x.name))) {
+    try {
+      await client.query(createRoleSql(r, opts));
+      report.created.push(r.name);
+    } catch (cause) {
+      report.skipped.push({ object: `role ${r.name}`, reason: causeMessage(cause) });
+    }
+  }
+  const present = await names();
+  for (const r of roles) {
+    for (const m of r.memberOf) {
+      if (!present.has(r.name) || !present.has(m.role)) continue;
+      if ((await client.query<{ e: boolean }>(`SELECT ${DIRECT_MEMBERSHIP} AS e`, [m.role, r.name])).rows[0]!.e) continue;
+      try {
+        await client.query(grantMembershipSql(r.name, m));
+        report.memberships++;
+      } catch (cause) {
+        report.skipped.push({ object: `membership of ${r.name} in ${m.role}`, reason: causeMessage(cause) });
+      }
+    }
+  }
+  return report;
+}
+
 async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   try {
     await client.query(item.sql);
@@ -239,16 +308,19 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
-async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys?: DecryptionKeys): Promise<void> {
+async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys: DecryptionKeys | undefined, onChunk: (bytes: number, lines: number) => void): Promise<void> {
   const display = `${table.schema}.${table.table}`;
   const opened = await openChecked(store, manifest, table, keys);
   await client.query("BEGIN");
   try {
-    await pipeline(opened, client.query(copyFrom(copyFromSql(table))));
+    await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
-    if (cause instanceof IntegrityError || !(cause as { code?: string }).code) fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display}); nothing of it was loaded` });
+    // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
+    // whether the object is corrupt is then checked on its own, so that corruption is named as such.
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(table.key, cause) : await corruptionOf(store, manifest, table);
+    if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
     fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
   }
 }

@@ -2,7 +2,8 @@ import { MANIFEST_KEY, VERIFIED_KEY } from "../manifest/manifest.js";
 import { ResultAsync } from "../result.js";
 import { backupTime } from "../store/backup-id.js";
 import { readJson } from "../store/backup-catalog.js";
-import type { BackupStore, StoreError } from "../store/backup-store.js";
+import type { BackupStore, StoreError, UnfinishedUpload } from "../store/backup-store.js";
+import { causeMessage } from "../util/errors.js";
 import { planPrune, type BackupState, type PruneDecision } from "./plan-prune.js";
 import type { RetentionPolicy } from "./policy.js";
 
@@ -17,17 +18,26 @@ export interface PruneDeps {
 }
 
 export interface PruneInput {
-  policy: RetentionPolicy;
+  /** Without one, every complete backup is kept: prune only collects what unfinished runs left. */
+  policy?: RetentionPolicy;
   /** Report what would be removed, remove nothing. */
   dryRun: boolean;
-  /** How old an unfinished backup must be before it is garbage (default 24 h). */
+  /** How old an unfinished backup or upload must be before it is garbage (default 24 h). */
   graceMs?: number;
+}
+
+/** An upload a killed writer left (an S3 multipart upload and its parts, a `.partial-*` file, an empty directory). */
+export interface UnfinishedDecision {
+  key: string;
+  started: string;
+  action: "remove" | "keep";
 }
 
 export interface PruneReport {
   dryRun: boolean;
   decisions: PruneDecision[];
   removedObjects: number;
+  unfinished: UnfinishedDecision[];
 }
 
 class PruneFailure extends Error {
@@ -38,18 +48,20 @@ class PruneFailure extends Error {
 
 /**
  * Applies a retention policy to a store: lists every backup prefix, reads which are complete,
- * verified and locked, decides with `planPrune`, and deletes what is to go, each backup's
- * manifest first so that a half-deleted backup is never listed as restorable.
+ * verified, locked or damaged, decides with `planPrune`, and deletes what is to go, each backup's
+ * manifest first so that a half-deleted backup is never listed as restorable. Then removes what
+ * writers that were killed left and `list` never shows (unfinished multipart uploads and their
+ * parts, temporary files, empty directories) once older than the grace period.
  */
 export function pruneBackups(deps: PruneDeps, input: PruneInput): ResultAsync<PruneReport, PruneError> {
   return ResultAsync.fromPromise(run(deps, input), (e) =>
-    e instanceof PruneFailure ? e.error : { _tag: "StoreFailed", storeError: { _tag: "StoreIOFailed", key: "", message: String(e), retryable: false }, message: `prune failed: ${String(e)}` },
+    e instanceof PruneFailure ? e.error : { _tag: "StoreFailed", storeError: { _tag: "StoreIOFailed", key: "", message: causeMessage(e), retryable: false }, message: `prune failed: ${causeMessage(e)}` },
   );
 }
 
 async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
-  const { keepLast = 0, keepDaily = 0, keepWeekly = 0, keepMonthly = 0 } = input.policy;
-  if (keepLast + keepDaily + keepWeekly + keepMonthly <= 0) {
+  const { keepLast = 0, keepDaily = 0, keepWeekly = 0, keepMonthly = 0 } = input.policy ?? {};
+  if (input.policy && keepLast + keepDaily + keepWeekly + keepMonthly <= 0) {
     throw new PruneFailure({ _tag: "EmptyPolicy", message: "a policy that keeps nothing would remove every backup: give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly" });
   }
   const listed = await deps.store.list("");
@@ -67,9 +79,12 @@ async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
     const complete = keys.includes(`${id}/${MANIFEST_KEY}`);
     const state: BackupState = { id, source: id.slice(0, id.indexOf("/")), time: backupTime(id)!, complete, verified: false };
     if (complete) {
-      const m = await readJson(deps.store, `${id}/${MANIFEST_KEY}`, (v) => v as { lockUntil?: string | null });
-      // A manifest prune cannot read is never grounds to delete: treat the backup as locked.
-      if (m.isErr()) state.lockedUntil = new Date(8.64e15);
+      const m = await readJson(deps.store, `${id}/${MANIFEST_KEY}`, (v) => {
+        if (typeof v !== "object" || v === null) throw new Error("not a JSON object");
+        return v as { lockUntil?: string | null };
+      });
+      // A manifest prune cannot read is never grounds to delete: the backup is reported as damaged.
+      if (m.isErr()) state.damaged = m.error.message;
       else if (m.value.lockUntil) state.lockedUntil = new Date(m.value.lockUntil);
       if (keys.includes(`${id}/${VERIFIED_KEY}`)) {
         const v = await readJson(deps.store, `${id}/${VERIFIED_KEY}`, (x) => x as { ok?: boolean });
@@ -78,7 +93,8 @@ async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
     }
     states.push(state);
   }
-  const decisions = planPrune(states, input.policy, deps.now(), input.graceMs ?? 24 * 3_600_000);
+  const graceMs = input.graceMs ?? 24 * 3_600_000;
+  const decisions = planPrune(states, input.policy, deps.now(), graceMs);
   let removedObjects = 0;
   if (!input.dryRun) {
     for (const d of decisions.filter((x) => x.action === "remove")) {
@@ -93,5 +109,14 @@ async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
       }
     }
   }
-  return { dryRun: input.dryRun, decisions, removedObjects };
+
+  const leftovers = await deps.store.listUnfinished("");
+  if (leftovers.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: leftovers.error, message: leftovers.error.message });
+  const old = (u: UnfinishedUpload) => deps.now().getTime() - u.started.getTime() >= graceMs;
+  const unfinished = leftovers.value.map((u): UnfinishedDecision => ({ key: u.key, started: u.started.toISOString(), action: old(u) ? "remove" : "keep" }));
+  if (!input.dryRun) {
+    const r = await deps.store.abortUnfinished(leftovers.value.filter(old));
+    if (r.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: r.error, message: `removing unfinished uploads failed: ${r.error.message}` });
+  }
+  return { dryRun: input.dryRun, decisions, removedObjects, unfinished };
 }

@@ -6,6 +6,7 @@ import type { DdlItem, DdlNode, SchemaCapture } from "./model.js";
 import { orderItems } from "./order.js";
 import { capturePostData } from "./post-data.js";
 import { capturePrivileges } from "./privileges.js";
+import { captureRoles } from "./roles.js";
 import { captureRelations } from "./relations.js";
 import { captureRoutines } from "./routines.js";
 import { captureCollations, captureExtensions, captureSchemas, captureTypes } from "./types.js";
@@ -57,5 +58,6 @@ async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
     (a, b) => position.get(`materialized view ${a.schema}.${a.name}`)! - position.get(`materialized view ${b.schema}.${b.name}`)!,
   );
   const items = [...ordered.items, ...(await capturePrivileges(client))];
-  return { serverVersionNum: versionNum, items, tables: relations.tables, sequences: relations.sequences, matviews };
+  const roles = await captureRoles(client, items, versionNum);
+  return { serverVersionNum: versionNum, items, tables: relations.tables, sequences: relations.sequences, matviews, roles };
 }

@@ -1,5 +1,7 @@
 /** What schema capture produces: ordered DDL items plus the facts the data path needs. */
 
+import type { RoleSpec } from "./roles.js";
+
 /** `privileges` (owners, GRANTs) is applied last, only where its roles exist on the target. */
 export type Section = "pre-data" | "post-data" | "privileges";
 
@@ -82,6 +84,8 @@ export interface MatviewRef {
 export interface SchemaCapture {
   serverVersionNum: number;
   items: DdlItem[];
+  /** The roles the objects use, for a restore into a fresh server (schema/roles.ts). */
+  roles: RoleSpec[];
   tables: TableData[];
   sequences: SequenceRef[];
   matviews: MatviewRef[];

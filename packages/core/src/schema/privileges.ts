@@ -35,10 +35,20 @@ const aclChanges = (acl: string, objtype: string, owner: string) => `
              SELECT grantee, privilege_type, is_grantable FROM pg_catalog.aclexplode(${acl})
              EXCEPT SELECT grantee, privilege_type, is_grantable FROM pg_catalog.aclexplode(pg_catalog.acldefault(${objtype}, ${owner}))) g) x)`;
 
+/**
+ * A sequence owned by a table column (serial, OWNED BY) always has the table's owner:
+ * `ALTER TABLE ... OWNER TO` moves it along, and PostgreSQL rejects `ALTER SEQUENCE ... OWNER TO`
+ * on it by design ("cannot change owner of sequence"). So no owner statement is emitted for it.
+ * (Identity sequences are left out of this query altogether.)
+ */
+const OWNED_BY_COLUMN = `(c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype = 'a'))`;
+
 export async function capturePrivileges(client: PgClient): Promise<DdlItem[]> {
   const list = await rows<AclRow>(
     client,
-    `SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END AS alter_kind,
+    `SELECT CASE WHEN ${OWNED_BY_COLUMN} THEN NULL
+                 ELSE CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END END AS alter_kind,
             CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS grant_kind,
             pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name,
             n.nspname || '.' || c.relname AS display, pg_catalog.pg_get_userbyid(c.relowner) AS owner, NULL AS column,

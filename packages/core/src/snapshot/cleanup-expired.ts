@@ -1,8 +1,8 @@
-import { DeleteDBInstanceCommand } from "@aws-sdk/client-rds";
 import { ResultAsync } from "../result.js";
-import { awsError, type SnapshotError } from "./errors.js";
+import { asSnapshotError, fail, type SnapshotError } from "./errors.js";
+import { TAG, type SnapshotDeps } from "./instance-ref.js";
+import { deleteTemporaryInstance, listTemporaryInstances } from "./instance-steps.js";
 import { systemClock } from "./poll.js";
-import { listTemporaryInstances, TAG, type SnapshotDeps } from "./temporary-instance.js";
 
 export interface CleanupDecision {
   instance: string;
@@ -12,10 +12,11 @@ export interface CleanupDecision {
 
 /**
  * Deletes temporary instances whose expiry tag has passed (a runner that crashed cannot delete its
- * own). Only instances this tool tagged `cobalt-backup:temporary=true` are ever considered; one
- * without a readable expiry is kept and reported.
+ * own), with their password secret when `deps.secrets` is given. Only instances this tool tagged
+ * `cobalt-backup:temporary=true` are ever considered; one without a readable expiry is kept and
+ * reported.
  */
-export function cleanupExpired(deps: SnapshotDeps, input: { dryRun: boolean }): ResultAsync<CleanupDecision[], SnapshotError> {
+export function cleanupExpired(deps: Pick<SnapshotDeps, "rds" | "secrets" | "clock">, input: { dryRun: boolean }): ResultAsync<CleanupDecision[], SnapshotError> {
   const clock = deps.clock ?? systemClock;
   return ResultAsync.fromPromise(
     (async () => {
@@ -31,11 +32,14 @@ export function cleanupExpired(deps: SnapshotDeps, input: { dryRun: boolean }): 
           decisions.push({ instance: id, action: "keep", reason: "already being deleted" });
         } else {
           decisions.push({ instance: id, action: "delete", reason: `expired ${expires.toISOString()}` });
-          if (!input.dryRun) await deps.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+          if (!input.dryRun) {
+            const r = await deleteTemporaryInstance(deps, { instanceId: id });
+            if (r.isErr()) fail(r.error);
+          }
         }
       }
       return decisions;
     })(),
-    (e): SnapshotError => (e && typeof e === "object" && "error" in e ? (e as { error: SnapshotError }).error : { _tag: "AwsCallFailed", action: "cleanup", ...awsError(e) }),
+    asSnapshotError("cleanup"),
   );
 }

@@ -1,8 +1,8 @@
 import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand } from "@aws-sdk/client-rds";
 import { ResultAsync } from "../result.js";
-import { awsError, type SnapshotError } from "./errors.js";
+import { asSnapshotError, awsError, awsFailure, fail, type SnapshotError } from "./errors.js";
 import { pollUntil, systemClock } from "./poll.js";
-import type { SnapshotDeps } from "./temporary-instance.js";
+import type { SnapshotDeps } from "./instance-ref.js";
 
 /** Takes a manual snapshot of an instance (before a major release, say) and waits until it is available. */
 export function takeSnapshot(
@@ -16,9 +16,8 @@ export function takeSnapshot(
       try {
         await deps.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: input.instance, DBSnapshotIdentifier: snapshotId, Tags: [{ Key: "cobalt-backup:manual", Value: "true" }] }));
       } catch (e) {
-        const { code, message, retryable } = awsError(e);
-        if (/DBInstanceNotFound/.test(code)) throw { _tag: "SourceInstanceNotFound", instance: input.instance, message: `no RDS instance ${input.instance}: check --rds-instance and the region` } satisfies SnapshotError;
-        throw { _tag: "AwsCallFailed", action: "CreateDBSnapshot", code, message: `CreateDBSnapshot failed: ${code}: ${message}`, retryable } satisfies SnapshotError;
+        if (/DBInstanceNotFound/.test(awsError(e).code)) fail({ _tag: "SourceInstanceNotFound", instance: input.instance, message: `no RDS instance ${input.instance} in this account and region` });
+        fail(awsFailure("CreateDBSnapshot", e));
       }
       const waitMs = input.waitMs ?? 2 * 3_600_000;
       let status = "creating";
@@ -29,9 +28,9 @@ export function takeSnapshot(
         deps.onProgress?.({ step: "snapshot", detail: `${snapshotId} ${status} ${s?.PercentProgress ?? 0}%` });
         return s?.Status === "available" ? s : undefined;
       });
-      if (!done) throw { _tag: "WaitTimedOut", instance: input.instance, status, message: `snapshot ${snapshotId} was still '${status}' after ${Math.round(waitMs / 1000)} s` } satisfies SnapshotError;
+      if (!done) return fail({ _tag: "WaitTimedOut", instance: input.instance, status, message: `snapshot ${snapshotId} was still '${status}' after ${Math.round(waitMs / 1000)} s` });
       return { snapshotId, createdAt: done.SnapshotCreateTime ?? clock.now() };
     })(),
-    (e): SnapshotError => (e && typeof e === "object" && "_tag" in e ? (e as SnapshotError) : { _tag: "AwsCallFailed", action: "CreateDBSnapshot", ...awsError(e) }),
+    asSnapshotError("CreateDBSnapshot"),
   );
 }

@@ -90,25 +90,27 @@ const KIND_WORDS: Record<BackupKind, { noun: string; other: string }> = {
 
 /**
  * Resolves `latest`, `<source>/latest` or an exact id to a committed backup id of `kind`
- * (database backups unless told otherwise): `latest` skips backups of the other kind, and an exact
- * id of the other kind is an error that names the command to use. An unknown id is an error that
- * says where to look.
+ * (database backups unless told otherwise; `any` takes either): `latest` skips backups of the
+ * other kind, and an exact id of the other kind is an error that names the command to use. An
+ * unknown id is an error that says where to look.
  */
-export function resolveBackupId(store: BackupStore, wanted: string, kind: BackupKind = "database"): ResultAsync<string, CatalogError> {
-  const words = KIND_WORDS[kind];
+export function resolveBackupId(store: BackupStore, wanted: string, kind: BackupKind | "any" = "database"): ResultAsync<string, CatalogError> {
+  const words = kind === "any" ? { noun: "backup", other: "" } : KIND_WORDS[kind];
+  const newest = (ids: readonly string[]) => (kind === "any" ? okAsync<string | undefined, CatalogError>(ids[ids.length - 1]) : newestOfKind(store, ids, kind));
   return listBackupIds(store).andThen((ids) => {
     if (wanted === "latest" || wanted.endsWith("/latest")) {
       const source = wanted === "latest" ? undefined : wanted.slice(0, -"/latest".length);
       const candidates = source ? ids.filter((i) => i.startsWith(`${source}/`)) : ids;
-      return newestOfKind(store, candidates, kind).andThen((last) =>
+      return newest(candidates).andThen((last) =>
         last ? okAsync(last) : errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `no complete ${words.noun}${source ? ` of ${source}` : ""} in ${store.location}` }),
       );
     }
     if (!ids.includes(wanted)) {
-      return newestOfKind(store, ids, kind).andThen((newest) =>
-        errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `no ${words.noun} ${wanted} in ${store.location}${newest ? ` (newest is ${newest}; run 'list' to see all)` : ` (it holds no complete ${words.noun}s)`}` }),
+      return newest(ids).andThen((last) =>
+        errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `no ${words.noun} ${wanted} in ${store.location}${last ? ` (newest is ${last}; run 'list' to see all)` : ` (it holds no complete ${words.noun}s)`}` }),
       );
     }
+    if (kind === "any") return okAsync(wanted);
     return backupKind(store, wanted).andThen((k) =>
       k === kind ? okAsync(wanted) : errAsync<string, CatalogError>({ _tag: "BackupNotFound", id: wanted, message: `${wanted} in ${store.location} is not a ${words.noun}: ${words.other}` }),
     );
@@ -147,14 +149,42 @@ export function readFilesManifest(store: BackupStore, id: string): ResultAsync<F
   });
 }
 
-/** Every committed backup, database and files, oldest first. */
-export function listCatalog(store: BackupStore): ResultAsync<CatalogEntry[], CatalogError> {
-  return listBackupIds(store).andThen((ids) => ResultAsync.combine(ids.map((id) => readCatalogEntry(store, id))));
+/** A backup whose manifest exists but cannot be read (truncated, not JSON, not ours): proven damaged. */
+export interface DamagedBackup {
+  id: string;
+  problem: string;
 }
 
-/** The committed database backups, oldest first; files backups in the same store are left out. */
+/** What a store holds: the committed backups that can be read, and those whose manifest cannot. */
+export interface Catalog {
+  entries: CatalogEntry[];
+  damaged: DamagedBackup[];
+}
+
+/**
+ * Every committed backup, database and files, oldest first. One unreadable manifest does not hide
+ * the others: it is listed under `damaged`.
+ */
+export function listCatalog(store: BackupStore): ResultAsync<Catalog, CatalogError> {
+  return listBackupIds(store)
+    .andThen((ids) =>
+      ResultAsync.combine(
+        ids.map((id) =>
+          readCatalogEntry(store, id)
+            .map((entry): CatalogEntry | DamagedBackup => entry)
+            .orElse((e) => (e._tag === "ManifestInvalid" ? okAsync<CatalogEntry | DamagedBackup, CatalogError>({ id, problem: e.message }) : errAsync<CatalogEntry | DamagedBackup, CatalogError>(e))),
+        ),
+      ),
+    )
+    .map((all) => ({
+      entries: all.filter((e): e is CatalogEntry => "kind" in e),
+      damaged: all.filter((e): e is DamagedBackup => "problem" in e),
+    }));
+}
+
+/** The committed database backups that can be read, oldest first; files backups in the same store are left out. */
 export function listBackups(store: BackupStore): ResultAsync<BackupSummary[], CatalogError> {
-  return listCatalog(store).map((entries) =>
+  return listCatalog(store).map(({ entries }) =>
     entries.flatMap((e) => (e.kind === "database" ? [{ id: e.id, manifest: e.manifest, verification: e.verification }] : [])),
   );
 }

@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { ResultAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
-import type { BackupStore, StoreError, StoredObject } from "./backup-store.js";
+import type { BackupStore, StoreError, StoredObject, UnfinishedUpload } from "./backup-store.js";
 
 const PARTIAL = ".partial-";
+const WRITE_CHECK = ".cobalt-write-check-";
 
 /** `mkdir -p` that cannot spin: Node's recursive mkdir loops forever under /proc and /sys. */
 async function mkdirp(dir: string): Promise<void> {
@@ -30,14 +31,50 @@ async function mkdirp(dir: string): Promise<void> {
   }
 }
 
-/** A directory as a BackupStore (`file:///var/backups/cobalt`). Objects are files; `put` writes a temporary file and renames it. */
+/** Removes `dir` and its parents while they are empty, up to (not including) `root`. */
+async function removeEmptyDirs(root: string, dir: string): Promise<void> {
+  for (let d = dir; d !== root && d.startsWith(`${root}${sep}`); d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") continue;
+      return; // not empty (or not ours to remove): its parents are not empty either
+    }
+  }
+}
+
+/**
+ * A directory as a BackupStore (`file:///var/backups/cobalt`). Objects are files; `put` writes a
+ * temporary `<name>.partial-<random>` file and renames it once complete. Deleting the last object
+ * of a directory removes the directory too, so a removed backup leaves no empty folders.
+ */
 export function fileStore(url: string): BackupStore {
-  const root = fileURLToPath(url);
+  const root = fileURLToPath(url).replace(/\/+$/, "") || "/";
   const path = (key: string) => join(root, ...key.split("/"));
-  const ioError = (key: string) => (cause: unknown): StoreError => {
+  const ioError = (what: string, key: string) => (cause: unknown): StoreError => {
     const code = (cause as { code?: string }).code;
-    if (code === "ENOENT") return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${url}` };
-    return { _tag: "StoreIOFailed", key, message: `${key} in ${url}: ${causeMessage(cause)}`, retryable: false };
+    if (code === "ENOENT" && key) return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${url}` };
+    return { _tag: "StoreIOFailed", key, message: `${what} in ${url}: ${causeMessage(cause)}`, retryable: false };
+  };
+  /** Every file and empty directory under the root, relative keys, `/`-separated. */
+  const walk = async (onFile: (key: string, full: string, name: string) => Promise<void>, onEmptyDir?: (key: string, full: string) => Promise<void>) => {
+    const visit = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as { code?: string }).code === "ENOENT") return;
+        throw e;
+      }
+      const key = (full: string) => relative(root, full).split(sep).join("/");
+      if (entries.length === 0 && dir !== root) await onEmptyDir?.(`${key(dir)}/`, dir);
+      for (const e of entries) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) await visit(full);
+        else if (e.isFile()) await onFile(key(full), full, e.name);
+      }
+    };
+    await visit(root);
   };
 
   return {
@@ -46,7 +83,7 @@ export function fileStore(url: string): BackupStore {
       ResultAsync.fromPromise(
         (async () => {
           await mkdirp(root);
-          const probe = join(root, `.cobalt-write-check-${randomBytes(6).toString("hex")}`);
+          const probe = join(root, `${WRITE_CHECK}${randomBytes(6).toString("hex")}`);
           await writeFile(probe, "");
           await unlink(probe);
         })(),
@@ -56,22 +93,23 @@ export function fileStore(url: string): BackupStore {
           message: `cannot write to ${url}: ${causeMessage(cause)}; choose a --dest directory this user can create and write`,
         }),
       ),
-    put: (key, body) =>
+    put: (key, body, opts = {}) =>
       ResultAsync.fromPromise(
         (async () => {
           const target = path(key);
           await mkdirp(dirname(target));
           const temp = `${target}${PARTIAL}${randomBytes(6).toString("hex")}`;
           try {
-            await pipeline(body, createWriteStream(temp, { flags: "wx" }));
+            await pipeline(body, createWriteStream(temp, { flags: "wx" }), ...(opts.signal ? [{ signal: opts.signal }] : []));
             await rename(temp, target);
           } catch (e) {
             await rm(temp, { force: true });
+            await removeEmptyDirs(root, dirname(target));
             throw e;
           }
           return { bytes: (await stat(target)).size };
         })(),
-        ioError(key),
+        ioError(`writing ${key}`, key),
       ),
     get: (key) =>
       ResultAsync.fromPromise(
@@ -80,42 +118,54 @@ export function fileStore(url: string): BackupStore {
           s.once("open", () => resolve(s));
           s.once("error", reject);
         }),
-        ioError(key),
+        ioError(`reading ${key}`, key),
       ),
     list: (prefix) =>
       ResultAsync.fromPromise(
         (async () => {
           const out: StoredObject[] = [];
-          const walk = async (dir: string): Promise<void> => {
-            let entries;
-            try {
-              entries = await readdir(dir, { withFileTypes: true });
-            } catch (e) {
-              if ((e as { code?: string }).code === "ENOENT") return;
-              throw e;
-            }
-            for (const e of entries) {
-              const full = join(dir, e.name);
-              if (e.isDirectory()) await walk(full);
-              else if (e.isFile() && !e.name.includes(PARTIAL) && !e.name.startsWith(".cobalt-write-check-")) {
-                const key = relative(root, full).split(sep).join("/");
-                if (!key.startsWith(prefix)) continue;
-                const s = await stat(full);
-                out.push({ key, bytes: s.size, modified: s.mtime });
-              }
-            }
-          };
-          await walk(root);
+          await walk(async (key, full, name) => {
+            if (name.includes(PARTIAL) || name.startsWith(WRITE_CHECK) || !key.startsWith(prefix)) return;
+            const s = await stat(full);
+            out.push({ key, bytes: s.size, modified: s.mtime });
+          });
           return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         })(),
-        ioError(prefix),
+        ioError("listing", ""),
       ),
     delete: (keys) =>
       ResultAsync.fromPromise(
         (async () => {
           for (const k of keys) await rm(path(k), { force: true });
+          for (const dir of new Set(keys.map((k) => dirname(path(k))))) await removeEmptyDirs(root, dir);
         })(),
-        ioError(keys[0] ?? ""),
+        ioError(`deleting ${keys.length} object(s)`, ""),
+      ),
+    listUnfinished: (prefix) =>
+      ResultAsync.fromPromise(
+        (async () => {
+          const out: UnfinishedUpload[] = [];
+          const add = async (key: string, full: string) => {
+            if (key.startsWith(prefix)) out.push({ key, started: (await stat(full)).mtime });
+          };
+          await walk(async (key, full, name) => (name.includes(PARTIAL) || name.startsWith(WRITE_CHECK) ? add(key, full) : undefined), add);
+          return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+        })(),
+        ioError("listing unfinished uploads", ""),
+      ),
+    abortUnfinished: (uploads) =>
+      ResultAsync.fromPromise(
+        (async () => {
+          for (const u of uploads) {
+            const full = path(u.key.replace(/\/$/, ""));
+            if (u.key.endsWith("/")) await removeEmptyDirs(root, full);
+            else {
+              await rm(full, { force: true });
+              await removeEmptyDirs(root, dirname(full));
+            }
+          }
+        })(),
+        ioError(`removing ${uploads.length} unfinished upload(s)`, ""),
       ),
   };
 }

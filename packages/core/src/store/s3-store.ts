@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -12,7 +14,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { ResultAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
-import type { BackupStore, PutOptions, StoreError, StoredObject } from "./backup-store.js";
+import type { BackupStore, PutOptions, StoreError, StoredObject, UnfinishedUpload } from "./backup-store.js";
 import { partSizeFor } from "./part-size.js";
 
 export interface S3StoreOptions {
@@ -41,6 +43,24 @@ const isRetryable = (e: unknown): boolean => {
   return status >= 500 || status === 429 || /Throttl|SlowDown|Timeout|ECONNRESET|EPIPE/i.test(`${err.name} ${err.code}`);
 };
 
+/** Failures that mean the store itself is out of reach (a configuration to fix), not one object or a moment. */
+function unavailable(e: unknown): "no-bucket" | "denied" | "credentials" | "unreachable" | undefined {
+  const err = e as { name?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
+  const name = err.name ?? "";
+  if (name === "NoSuchBucket" || name === "InvalidBucketName" || name === "PermanentRedirect") return "no-bucket";
+  if (/^(AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden|InvalidToken|ExpiredToken)$/.test(name)) return "denied";
+  if (name === "CredentialsProviderError" || /Could not load credentials/i.test(causeMessage(e))) return "credentials";
+  if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(err.code ?? err.cause?.code ?? "")) return "unreachable";
+  return undefined;
+}
+
+const HINTS = {
+  "no-bucket": "check the bucket name and the region",
+  denied: "check the access key, its secret and that it may use this bucket",
+  credentials: "give credentials: a --profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+  unreachable: "check the endpoint and the network",
+} as const;
+
 /** An S3-compatible bucket (AWS S3, Backblaze B2, MinIO) as a BackupStore: `s3://bucket/prefix`. */
 export function s3Store(opts: S3StoreOptions): BackupStore {
   const { client, bucket } = opts;
@@ -48,10 +68,13 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
   const location = `s3://${bucket}/${base}`;
   const queueSize = opts.queueSize ?? 4;
   const fullKey = (key: string) => `${base}${key}`;
-  const ioError = (key: string) => (cause: unknown): StoreError => {
+  /** `what` names the operation ("reading data/0001.copy.zst", "listing"), so no message has an empty key. */
+  const ioError = (what: string, key: string) => (cause: unknown): StoreError => {
     const name = (cause as { name?: string }).name;
-    if (name === "NoSuchKey" || name === "NotFound") return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${location}` };
-    return { _tag: "StoreIOFailed", key, message: `${key} in ${location}: ${causeMessage(cause)}`, retryable: isRetryable(cause) };
+    if (key && (name === "NoSuchKey" || name === "NotFound")) return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${location}` };
+    const reason = unavailable(cause);
+    if (reason) return { _tag: "StoreUnavailable", location, reason, message: `${what} in ${location}: ${causeMessage(cause)}; ${HINTS[reason]}` };
+    return { _tag: "StoreIOFailed", key, message: `${what} in ${location}: ${causeMessage(cause)}`, retryable: isRetryable(cause) };
   };
   const lock = () => (opts.lockUntil ? { ObjectLockMode: "COMPLIANCE" as const, ObjectLockRetainUntilDate: opts.lockUntil } : {});
 
@@ -62,19 +85,21 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
       ResultAsync.fromPromise(
         (async () => {
           const probe = fullKey(`.cobalt-write-check-${randomBytes(6).toString("hex")}`);
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: probe, Body: "" }));
+          // An empty body with its length: a body of unknown length makes the SDK warn on stderr.
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: probe, Body: new Uint8Array(0), ContentLength: 0 }));
           await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: probe }));
         })(),
-        (cause): StoreError => ({
-          _tag: "StoreUnwritable",
-          location,
-          message: `cannot write to ${location}: ${causeMessage(cause)}; check the bucket name, endpoint, region and that the credentials may write there`,
-        }),
+        (cause): StoreError => {
+          const reason = unavailable(cause);
+          // Out of reach (no bucket, refused credentials) is the configuration's; anything else (a 503) the moment's.
+          if (reason) return { _tag: "StoreUnavailable", location, reason, message: `cannot write to ${location}: ${causeMessage(cause)}; ${HINTS[reason]}` };
+          return { _tag: "StoreIOFailed", key: "", retryable: isRetryable(cause), message: `cannot write to ${location}: ${causeMessage(cause)}; check the bucket name, endpoint, region and that the credentials may write there` };
+        },
       ),
     put: (key: string, body: Readable, putOpts: PutOptions = {}) =>
       ResultAsync.fromPromise(
         (async () => {
-          const meter = new Meter();
+          const meter = new Meter(undefined, { hash: false });
           const partSize = partSizeFor(putOpts.expectedBytes ?? 0, opts.minPartSize ?? 8 * MiB);
           const upload = new Upload({
             client,
@@ -85,15 +110,24 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
             leavePartsOnError: false,
           });
           body.once("error", (e) => meter.destroy(e));
-          await upload.done();
+          // Abort by failing the body, not with upload.abort(): done() then settles only after the
+          // parts in flight have finished and AbortMultipartUpload was sent.
+          const onAbort = () => meter.destroy(Object.assign(new Error(`upload of ${key} aborted`), { name: "AbortError" }));
+          if (putOpts.signal?.aborted) onAbort();
+          putOpts.signal?.addEventListener("abort", onAbort, { once: true });
+          try {
+            await upload.done();
+          } finally {
+            putOpts.signal?.removeEventListener("abort", onAbort);
+          }
           return { bytes: meter.bytes };
         })(),
-        ioError(key),
+        ioError(`writing ${key}`, key),
       ),
     get: (key) =>
       ResultAsync.fromPromise(
         client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) })).then((r) => r.Body as Readable),
-        ioError(key),
+        ioError(`reading ${key}`, key),
       ),
     list: (prefix) =>
       ResultAsync.fromPromise(
@@ -111,7 +145,7 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
           } while (token);
           return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         })(),
-        ioError(prefix),
+        ioError("listing", ""),
       ),
     delete: (keys) =>
       ResultAsync.fromPromise(
@@ -123,7 +157,35 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
             if (failed) throw new Error(`deleting ${failed.Key}: ${failed.Code} ${failed.Message}`);
           }
         })(),
-        ioError(keys[0] ?? ""),
+        ioError(`deleting ${keys.length} object(s)`, ""),
+      ),
+    listUnfinished: (prefix) =>
+      ResultAsync.fromPromise(
+        (async () => {
+          const out: UnfinishedUpload[] = [];
+          let keyMarker: string | undefined;
+          let uploadIdMarker: string | undefined;
+          do {
+            const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: fullKey(prefix), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+            for (const u of page.Uploads ?? []) {
+              if (u.Key && u.UploadId) out.push({ key: u.Key.slice(base.length), started: u.Initiated ?? new Date(0), uploadId: u.UploadId });
+            }
+            [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+          } while (keyMarker || uploadIdMarker);
+          return out;
+        })(),
+        ioError("listing unfinished multipart uploads", ""),
+      ),
+    abortUnfinished: (uploads) =>
+      ResultAsync.fromPromise(
+        (async () => {
+          for (const u of uploads) {
+            await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: fullKey(u.key), UploadId: u.uploadId })).catch((e: { name?: string }) => {
+              if (e.name !== "NoSuchUpload") throw e;
+            });
+          }
+        })(),
+        ioError(`aborting ${uploads.length} multipart upload(s)`, ""),
       ),
   };
 }

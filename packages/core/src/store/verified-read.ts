@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { pipeline, type Readable } from "node:stream";
 import { decompressor } from "../dump/compression.js";
 import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/encryption.js";
 import { text } from "node:stream/consumers";
 import { storedObjects, type Manifest } from "../manifest/manifest.js";
 import type { DdlItem } from "../schema/model.js";
+import type { RoleSpec } from "../schema/roles.js";
 import { readManifest, type CatalogError } from "./backup-catalog.js";
 import { IntegrityError, Verifier } from "../util/meter.js";
 import { backupPrefix } from "./backup-id.js";
@@ -79,7 +81,8 @@ export async function openChecked(store: BackupStore, manifest: Manifest, ref: O
     return await openObject(store, manifest, ref, keys);
   } catch (e) {
     if (!(e instanceof OpenFailure)) throw e;
-    if (e.error._tag === "DecryptionFailed") throw new BackupReadFailure(e.error);
+    // An object no key opens may be a corrupt one: its stored digest tells (a wrong key is the caller's, corruption the backup's).
+    if (e.error._tag === "DecryptionFailed") throw new BackupReadFailure((await corruptionOf(store, manifest, ref)) ?? e.error);
     throw new BackupReadFailure({ _tag: "ObjectMissing", key: ref.key, message: e.error.message });
   }
 }
@@ -108,7 +111,7 @@ export async function checkObjects(store: BackupStore, manifest: Manifest): Prom
  * the keys are there and every object is present at its size, and its schema, whose reading also
  * proves the keys open it. Throws a BackupReadFailure naming what is wrong.
  */
-export async function openBackup(store: BackupStore, id: string, keys?: DecryptionKeys): Promise<{ manifest: Manifest; items: DdlItem[] }> {
+export async function openBackup(store: BackupStore, id: string, keys?: DecryptionKeys): Promise<{ manifest: Manifest; items: DdlItem[]; roles: RoleSpec[] }> {
   const m = await readManifest(store, id);
   if (m.isErr()) throw new BackupReadFailure(m.error);
   const manifest = m.value;
@@ -117,10 +120,41 @@ export async function openBackup(store: BackupStore, id: string, keys?: Decrypti
   await checkObjects(store, manifest);
   const schema = await openChecked(store, manifest, manifest.schema, keys);
   try {
-    return { manifest, items: (JSON.parse(await text(schema)) as { items: DdlItem[] }).items };
+    const parsed = JSON.parse(await text(schema)) as { items: DdlItem[]; roles?: RoleSpec[] };
+    // Backups written before roles were captured have none.
+    return { manifest, items: parsed.items, roles: parsed.roles ?? [] };
   } catch (cause) {
     throw new BackupReadFailure(corruptObject(manifest.schema.key, cause));
   }
 }
 
 export { IntegrityError };
+
+/** Size and sha256 of a stored object, read on its own; undefined when it cannot be read. */
+export async function storedDigest(store: BackupStore, key: string): Promise<{ bytes: number; sha256: string } | undefined> {
+  const got = await store.get(key);
+  if (got.isErr()) return undefined;
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    for await (const chunk of got.value as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      hash.update(chunk);
+    }
+  } catch {
+    return undefined;
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+
+/**
+ * After a consumer rejected an object's bytes (COPY FROM stopping at a malformed row, say), tells
+ * whether the object itself is corrupt: its stored size and sha256 are checked on their own.
+ */
+export async function corruptionOf(store: BackupStore, manifest: Manifest, ref: ObjectRef): Promise<BackupReadError | undefined> {
+  const got = await storedDigest(store, `${backupPrefix(manifest.id)}${ref.key}`);
+  if (!got || (got.bytes === ref.bytes && got.sha256 === ref.sha256)) return undefined;
+  const detail = got.bytes !== ref.bytes ? `${got.bytes} bytes, the manifest recorded ${ref.bytes}` : `sha256 ${got.sha256} does not match the manifest's ${ref.sha256}`;
+  return { _tag: "ObjectCorrupt", key: ref.key, message: `object ${ref.key} is corrupt: ${detail}` };
+}

@@ -8,11 +8,16 @@ import { Transform, type TransformCallback } from "node:stream";
 export class Meter extends Transform {
   bytes = 0;
   lines = 0;
-  private readonly hash: Hash = createHash("sha256");
+  private readonly hash: Hash | undefined;
   private digest?: string;
 
-  constructor(private readonly onChunk?: (bytes: number, lines: number) => void) {
+  /** `hash: false` only counts (for progress), where the bytes are checked elsewhere. */
+  constructor(
+    private readonly onChunk?: (bytes: number, lines: number) => void,
+    opts: { hash?: boolean } = {},
+  ) {
     super();
+    this.hash = opts.hash === false ? undefined : createHash("sha256");
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -20,12 +25,13 @@ export class Meter extends Transform {
     let lines = 0;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
     this.lines += lines;
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.onChunk?.(chunk.length, lines);
     done(null, chunk);
   }
 
   sha256(): string {
+    if (!this.hash) throw new Error("this Meter does not hash");
     this.digest ??= this.hash.digest("hex");
     return this.digest;
   }

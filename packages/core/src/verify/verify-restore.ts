@@ -10,7 +10,7 @@ import { ResultAsync } from "../result.js";
 import { captureSchema } from "../schema/capture.js";
 import { compareInventories, inventoryOf, type InventoryDifference } from "../schema/inventory.js";
 import { backupPrefix } from "../store/backup-id.js";
-import { restoreBackup, type RestoreDeps, type RestoreError } from "../restore/restore-backup.js";
+import { interrupted, restoreBackup, type RestoreDeps, type RestoreError, type RestoreProgress } from "../restore/restore-backup.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
@@ -59,15 +59,18 @@ export interface VerifyInput {
 export function verifyRestore(deps: RestoreDeps, input: VerifyInput): ResultAsync<VerifyReport, VerifyError> {
   const t0 = performance.now();
   return restoreBackup(deps, { id: input.id, jobs: input.jobs, clean: false, targetName: input.targetName }).andThen((restored) =>
-    ResultAsync.fromPromise(compare(deps, input, restored.manifest, t0), (e): VerifyError => ({
-      _tag: "ReadBackFailed",
-      message: `reading the restored database back failed: ${causeMessage(e)}`,
-    })),
+    ResultAsync.fromPromise(compare(deps, input, restored.manifest, t0), (e): VerifyError =>
+      deps.signal?.aborted ? interrupted(deps.signal) : { _tag: "ReadBackFailed", message: `reading the restored database back failed: ${causeMessage(e)}` },
+    ),
   );
 }
 
 async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest, t0: number): Promise<VerifyReport> {
   const clients: PgClient[] = [];
+  const onAbort = () => clients.forEach((c) => void c.end().catch(() => {}));
+  deps.signal?.addEventListener("abort", onAbort, { once: true });
+  const progress: RestoreProgress = { phase: "read-back", tablesTotal: manifest.tables.length, tablesDone: 0, rows: 0 };
+  deps.onProgress?.({ ...progress });
   try {
     for (let i = 0; i < Math.max(1, input.jobs); i++) {
       const c = await deps.connect();
@@ -78,11 +81,19 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
     const main = clients[0]!;
     const tables: TableCheck[] = new Array(manifest.tables.length);
     await runPool(clients, manifest.tables.map((t, i) => ({ t, i })), async (client, { t, i }) => {
-      const meter = new Meter();
+      const streaming = { table: `${t.schema}.${t.table}`, rows: 0, rawBytes: 0, expectedRows: t.rows };
+      const meter = new Meter((bytes, lines) => {
+        streaming.rows += lines;
+        streaming.rawBytes += bytes;
+        deps.onProgress?.({ ...progress, rows: progress.rows + streaming.rows, streaming: { ...streaming } });
+      });
       const sink = new Writable({ write: (_c, _e, done) => done() });
       await pipeline(client.query(copyTo(copyToSql({ schema: t.schema, name: t.table, columns: t.columns }))), meter, sink);
       const sha256 = meter.sha256();
       tables[i] = { table: `${t.schema}.${t.table}`, expectedRows: t.rows, rows: meter.lines, expectedSha256: t.rawSha256, sha256, ok: meter.lines === t.rows && sha256 === t.rawSha256 };
+      progress.tablesDone++;
+      progress.rows += meter.lines;
+      deps.onProgress?.({ ...progress, table: streaming.table });
     });
 
     const captured = await captureSchema(main);
@@ -112,21 +123,49 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
     const ok = tables.every((t) => t.ok) && inventory.length === 0 && sequences.length === 0 && matviews.length === 0 && largeObjects.ok;
     return { id: input.id, ok, target: input.targetName, tables, inventory, definitionsCompared: sameRenderer, sequences, matviews, largeObjects, durationMs: Math.round(performance.now() - t0) };
   } finally {
+    deps.signal?.removeEventListener("abort", onAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }
 
-/** Records a passed verification next to the manifest; only verified backups count for retention. */
+/** The number of places a verification found the restored copy different from the manifest. */
+export const differencesOf = (r: VerifyReport): number =>
+  r.tables.filter((t) => !t.ok).length + r.inventory.length + r.sequences.length + r.matviews.length + (r.largeObjects.ok ? 0 : 1);
+
+/**
+ * Records a verification's verdict next to the manifest, passed or failed: only verified backups
+ * count for retention, and `list` tells a failed verification from none.
+ */
 export function recordVerification(deps: Pick<RestoreDeps, "store">, report: VerifyReport, at: Date): ResultAsync<Verification, VerifyError> {
-  const v: Verification = {
+  return writeVerification(deps, report.id, {
     verifiedAt: at.toISOString(),
     ok: report.ok,
     target: report.target,
     tables: report.tables.length,
     rows: report.tables.reduce((s, t) => s + t.rows, 0),
-  };
-  return deps.store
-    .put(`${backupPrefix(report.id)}${VERIFIED_KEY}`, readableOf(JSON.stringify(v, null, 2)))
+    ...(report.ok ? {} : { problem: `the restored copy differs from the manifest in ${differencesOf(report)} place(s)` }),
+  });
+}
+
+/** Records that verifying a backup proved it bad (a corrupt or missing object) before any comparison. */
+export function recordFailedVerification(deps: Pick<RestoreDeps, "store">, id: string, target: string, problem: string, at: Date): ResultAsync<Verification, VerifyError> {
+  return writeVerification(deps, id, { verifiedAt: at.toISOString(), ok: false, target, tables: 0, rows: 0, problem });
+}
+
+const writeVerification = (deps: Pick<RestoreDeps, "store">, id: string, v: Verification): ResultAsync<Verification, VerifyError> =>
+  deps.store
+    .put(`${backupPrefix(id)}${VERIFIED_KEY}`, readableOf(JSON.stringify(v, null, 2)))
     .map(() => v)
     .mapErr((e): VerifyError => ({ _tag: "StoreFailed", storeError: e, message: e.message }));
+
+const MiB = 1024 * 1024;
+
+/**
+ * About how many bytes a restore of this backup takes on the scratch server's disk, checked before
+ * verification starts: the source database's size when it was dumped (twice the COPY text for
+ * backups that did not record it), write-ahead log up to 1 GiB, and a fresh cluster.
+ */
+export function restoreSpaceNeeded(m: Manifest): number {
+  const data = m.source.databaseBytes ?? 2 * (m.totals.rawBytes + (m.largeObjects?.rawBytes ?? 0));
+  return data + Math.min(data, 1024 * MiB) + 64 * MiB;
 }

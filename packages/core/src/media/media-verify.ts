@@ -1,0 +1,60 @@
+import type { DecryptionKeys } from "../dump/encryption.js";
+import { failureKind } from "../failure-kind.js";
+import { VERIFIED_KEY } from "../manifest/manifest.js";
+import { ResultAsync } from "../result.js";
+import { backupPrefix } from "../store/backup-id.js";
+import type { BackupStore } from "../store/backup-store.js";
+import { causeMessage } from "../util/errors.js";
+import { readableOf } from "../util/readable.js";
+import { checkArchive, MediaFailure, type MediaError } from "./media-archive.js";
+import type { FilesVerification } from "./media-manifest.js";
+import { readFilesBackup, requireKeys, type FilesRestoreProgress } from "./media-restore.js";
+
+export interface FilesVerifyDeps {
+  store: BackupStore;
+  /** Keys for an encrypted backup; without them an encrypted backup is refused before anything is read. */
+  decryption?: DecryptionKeys;
+  onProgress?: (p: FilesRestoreProgress) => void;
+  now?: () => Date;
+}
+
+/**
+ * Proves a files backup as `verify` proves a database backup: reads the archive back from the
+ * store, checks its stored and raw sha256 and every file in it against the manifest, and records
+ * the verdict in `verified.json`. A corrupt or different archive is recorded as a failed
+ * verification, then returned as the error that names it.
+ */
+export function verifyFiles(deps: FilesVerifyDeps, input: { id: string }): ResultAsync<FilesVerification, MediaError> {
+  return ResultAsync.fromPromise(run(deps, input), (e): MediaError =>
+    e instanceof MediaFailure ? e.error : { _tag: "ReadFailed", path: input.id, message: `verifying ${input.id} failed: ${causeMessage(e)}` },
+  );
+}
+
+async function run(deps: FilesVerifyDeps, input: { id: string }): Promise<FilesVerification> {
+  const now = deps.now ?? (() => new Date());
+  const manifest = await readFilesBackup(deps.store, input.id);
+  requireKeys(manifest, deps.decryption);
+  const a = manifest.archive;
+  const target = `${a.key} read back from ${deps.store.location}`;
+  const record = async (v: FilesVerification) => {
+    const r = await deps.store.put(`${backupPrefix(input.id)}${VERIFIED_KEY}`, readableOf(JSON.stringify(v, null, 2)));
+    if (r.isErr()) throw new MediaFailure({ _tag: "StoreFailed", storeError: r.error, message: `verified, but recording it failed: ${r.error.message}` });
+    return v;
+  };
+  const progress: FilesRestoreProgress = { phase: "check", files: 0, filesTotal: manifest.totals.files, bytes: 0, bytesTotal: manifest.totals.bytes };
+  deps.onProgress?.({ ...progress });
+  try {
+    const ref = { id: input.id, key: a.key, bytes: a.bytes, sha256: a.sha256, rawBytes: a.rawBytes, rawSha256: a.rawSha256, compression: manifest.compression, encrypted: Boolean(manifest.encryption) };
+    await checkArchive(deps.store, manifest, ref, deps.decryption, (bytes) => {
+      progress.files++;
+      progress.bytes += bytes;
+      deps.onProgress?.({ ...progress });
+    });
+  } catch (e) {
+    if (e instanceof MediaFailure && failureKind(e.error._tag) === "backup-defect") {
+      await record({ verifiedAt: now().toISOString(), ok: false, target, files: 0, bytes: 0, problem: e.error.message }).catch(() => {});
+    }
+    throw e;
+  }
+  return record({ verifiedAt: now().toISOString(), ok: true, target: `${target}: sha256 of the stored object and of every file inside it match the manifest`, files: manifest.totals.files, bytes: manifest.totals.bytes });
+}

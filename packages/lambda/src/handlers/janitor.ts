@@ -1,0 +1,12 @@
+/** Scheduled janitor: deletes temporary instances (and their secrets) whose expiry tag has passed, whatever left them behind. */
+import { RDSClient } from "@aws-sdk/client-rds";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { cleanupExpired, type CleanupDecision } from "@cobalt-backup/core/rds";
+import { valueOr } from "../lib/errors.js";
+
+const rds = new RDSClient({});
+const secrets = new SecretsManagerClient({});
+
+export async function handler(): Promise<{ decisions: CleanupDecision[] }> {
+  return { decisions: valueOr(await cleanupExpired({ rds, secrets }, { dryRun: false })) };
+}

@@ -1,0 +1,38 @@
+/**
+ * Connections to the temporary instance for the states that read or restore data: the endpoint
+ * from the instance ref, the password from Secrets Manager (read once per instance and container,
+ * never returned or logged), TLS as RDS offers it.
+ */
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { PgConnect } from "@cobalt-backup/core";
+import { readInstanceCredentials, type InstanceCredentials, type InstanceRef } from "@cobalt-backup/core/rds";
+import pg from "pg";
+import { valueOr } from "./errors.js";
+
+const cache = new Map<string, InstanceCredentials>();
+
+/**
+ * A PgConnect for `database` on the temporary instance. `tls`: `require` (default: encrypted, as
+ * RDS enforces with rds.force_ssl), `verify` with `caBundle` (the RDS CA bundle's PEM text), or
+ * `disable` (tests).
+ */
+export async function instanceConnect(
+  deps: { secrets: Pick<SecretsManagerClient, "send"> },
+  input: { instance: InstanceRef; database: string; tls?: "require" | "verify" | "disable"; caBundle?: string },
+): Promise<PgConnect> {
+  const key = `${input.instance.instanceId}/${input.instance.secretId}`;
+  let creds = cache.get(key);
+  if (!creds) {
+    creds = valueOr(await readInstanceCredentials(deps, { instance: input.instance }));
+    cache.set(key, creds);
+  }
+  const tls = input.tls ?? "require";
+  const ssl: pg.ClientConfig["ssl"] = tls === "disable" ? false : tls === "verify" ? { ca: input.caBundle, rejectUnauthorized: true } : { rejectUnauthorized: false };
+  const { host, port, username, password } = creds;
+  return async () => {
+    const client = new pg.Client({ host, port, user: username, password, database: input.database, ssl, application_name: "cobalt-backup", connectionTimeoutMillis: 30_000 });
+    client.on("error", () => {});
+    await client.connect();
+    return client;
+  };
+}
