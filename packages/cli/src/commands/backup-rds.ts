@@ -27,6 +27,7 @@ export interface RdsBackupOptions extends AwsFlags, StoreFlags {
   recipientsFile?: string;
   passphraseEnv?: string;
   lockUntil?: Date;
+  splitLargerThan?: number;
 }
 
 /**
@@ -56,14 +57,23 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions, signal: Ab
       ...(o.rdsProfile ? { profile: o.rdsProfile } : {}),
       ...(o.rdsEndpoint ? { endpoint: o.rdsEndpoint } : {}),
       ...(o.rdsCaBundle ? { caBundle: o.rdsCaBundle } : {}),
-    }, signal);
+    }, signal, store);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     return out.failWith({ _tag: tagOf(e), message: causeMessage(e) }, "backup failed");
   }
   const result = await streamDump(
     { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${o.rdsInstance}`), signal },
-    { jobs: o.jobs, compression: o.compression, source: source.describe, ...(encryption ? { encryption } : {}), ...(o.lockUntil ? { lockUntil: o.lockUntil } : {}) },
+    {
+      jobs: o.jobs,
+      compression: o.compression,
+      source: source.describe,
+      consistency: "frozen",
+      ...(source.backup ? (source.backup.resume ? { resume: source.backup.id } : { id: source.backup.id }) : {}),
+      ...(encryption ? { encryption } : {}),
+      ...(o.lockUntil ? { lockUntil: o.lockUntil } : {}),
+      ...(o.splitLargerThan ? { splitLargerThan: o.splitLargerThan } : {}),
+    },
   );
   const closed = await source.close().then(() => undefined, (e: Error) => e);
   // An instance left running outranks what failed before: it is billed until someone acts.
@@ -71,7 +81,7 @@ export async function backupFromRds(out: Output, o: RdsBackupOptions, signal: Ab
   if (result.isErr()) return out.failWith(result.error, "backup failed");
   const { id, manifest: m } = result.value;
   out.result(
-    { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
-    `backup ${id} of ${o.rdsInstance} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored; temporary instance deleted`,
+    { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, units: m.units.total, reusedUnits: m.units.reused, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
+    `backup ${id} of ${o.rdsInstance} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored${m.units.reused ? `, continuing an interrupted attempt (${m.units.reused} of ${m.units.total} units reused)` : ""}; temporary instance deleted`,
   );
 }

@@ -9,7 +9,7 @@ type RdsFlagsInput = Omit<RdsBackupOptions, "rdsInstance" | "dest" | "jobs" | "c
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { bytes, count } from "../output.js";
 import { TOOL } from "../version.js";
-import { dumpProgress, parseCompression, parseDays, parseJobs, peakRssBytes, runCommand } from "./common.js";
+import { dumpProgress, parseCompression, parseDays, parseJobs, parseSizeFlag, peakRssBytes, runCommand } from "./common.js";
 
 export function registerBackup(program: Command): void {
   tlsFlags(awsFlags(encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store")))))
@@ -26,27 +26,37 @@ export function registerBackup(program: Command): void {
     .option("--master-password-env <VAR>", "with --rds-instance: use the snapshot's master password from this variable (an existing secret) instead of resetting it")
     .option("--wait-minutes <n>", "with --rds-instance: give up on each RDS state change after n minutes", (v) => Number(v), 120)
     .requiredOption("--dest <store-url>", "where to store it: file:///path/to/dir, a plain directory path, or s3://bucket/prefix")
-    .option("--jobs <n>", "tables read in parallel", parseJobs, 2)
+    .option("--jobs <n>", "tables (or chunks of them) read in parallel", parseJobs, 2)
+    .option("--split-larger-than <size>", "dump tables larger than this in chunks that run in parallel: bytes or a size such as 64MiB, 1GiB (default: from --jobs and the table sizes)", parseSizeFlag)
+    .option("--resume <id>", "continue this interrupted backup of a frozen source (an RDS snapshot): only its unfinished units run; backup --rds-instance finds it by itself")
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & RdsFlagsInput & { lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source?: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
+    .action((opts: StoreFlags & RdsFlagsInput & { splitLargerThan?: number; resume?: string; lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source?: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
       runCommand(opts, async (out, signal) => {
         if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <database> or --rds-instance <id>");
         const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
         if (opts.rdsInstance) return (await import("./backup-rds.js")).backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) }, signal);
+        if (opts.resume) throw new UsageError(`--resume continues a backup of a frozen source (--rds-instance); a backup of --source reads a live database through a snapshot that ended with the process that held it, so ${opts.resume} cannot be continued: start a new backup`);
         const source = postgresTarget(opts.source!, "--source");
         const store = await storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
         const encryption = encryptionKeys(opts);
         out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
         const result = await streamDump(
           { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${source.database}`), signal },
-          { jobs: opts.jobs, compression: opts.compression, ...(encryption ? { encryption } : {}), ...(lockUntil ? { lockUntil } : {}), source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user } },
+          {
+            jobs: opts.jobs,
+            compression: opts.compression,
+            ...(opts.splitLargerThan ? { splitLargerThan: opts.splitLargerThan } : {}),
+            ...(encryption ? { encryption } : {}),
+            ...(lockUntil ? { lockUntil } : {}),
+            source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user },
+          },
         );
         if (result.isErr()) return out.failWith(result.error, "backup failed");
         const { id, manifest: m } = result.value;
         out.result(
-          { id, location: store.location, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
+          { id, location: store.location, tables: m.totals.tables, units: m.units.total, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
           `backup ${id} complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.rawBytes)} read, ${bytes(m.totals.storedBytes)} stored in ${(m.timings.totalMs / 1000).toFixed(1)} s`,
         );
       }, { interruptible: true }),

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type OpenedSource, type RunOutcome } from "@cobalt-backup/core";
+import { parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type OpenedSource, type RunOutcome } from "@cobalt-backup/core";
 import { decryptionKeys, encryptionKeys } from "../adapters/age-keys.js";
 import { hookRunner } from "../adapters/hook.js";
 import { notify } from "../adapters/notify.js";
@@ -95,11 +95,12 @@ async function build(out: Output, config: Config, signal: AbortSignal): Promise<
       const t = postgresTarget(src.url, "source.url");
       return { connect: t.connect, describe: { kind: "postgres-url", host: t.host, port: t.port, database: t.database, user: t.user }, close: async () => {} };
     }
-    return (await import("./run-rds-source.js")).openRdsSource(out, src, signal);
+    return (await import("./run-rds-source.js")).openRdsSource(out, src, signal, store);
   };
   const input: NightlyInput = {
     jobs: config.backup.jobs,
     compression: config.backup.compression,
+    ...(config.backup.splitLargerThan !== undefined ? { splitLargerThan: typeof config.backup.splitLargerThan === "number" ? config.backup.splitLargerThan : parseSize(config.backup.splitLargerThan)! } : {}),
     verify: config.verify.enabled,
     ...(encryption ? { encryption } : {}),
     ...(decryption ? { decryption } : {}),

@@ -1,5 +1,6 @@
 import { ident, qname } from "../pg/sql.js";
 import type { TableData } from "../schema/model.js";
+import type { ChunkRange } from "./chunks.js";
 
 export interface CopyPlanEntry {
   table: TableData;
@@ -24,3 +25,24 @@ export const copyToSql = (t: { schema: string; name: string; columns: readonly s
 
 export const copyFromSql = (t: { schema: string; table: string; columns: readonly string[] }): string =>
   `COPY ${qname(t.schema, t.table)}${columnList(t.columns)} FROM STDIN`;
+
+/**
+ * The COPY that reads one unit of a table: the whole table as `COPY t TO` does (its own rows,
+ * not its inheritance children's), or one chunk through a query on `ONLY t`.
+ */
+export function unitCopySql(t: { schema: string; name: string; columns: readonly string[] }, range: ChunkRange): string {
+  if (range.by === "all") return copyToSql(t);
+  const cols = t.columns.length ? t.columns.map(ident).join(", ") : "";
+  return `COPY (SELECT ${cols} FROM ONLY ${qname(t.schema, t.name)} WHERE ${rangePredicate(range)}) TO STDOUT`;
+}
+
+function rangePredicate(range: Exclude<ChunkRange, { by: "all" }>): string {
+  if (range.by === "ctid") {
+    const from = `ctid >= '(${range.fromPage},0)'::pg_catalog.tid`;
+    return range.toPage === undefined ? from : `${from} AND ctid < '(${range.toPage},0)'::pg_catalog.tid`;
+  }
+  const col = ident(range.column);
+  const parts = [range.from !== undefined ? `${col} >= ${BigInt(range.from)}` : "", range.to !== undefined ? `${col} < ${BigInt(range.to)}` : ""].filter(Boolean);
+  const within = parts.length ? parts.join(" AND ") : "true";
+  return range.nulls ? `(${within} OR ${col} IS NULL)` : within;
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { storedObjectSchema, tablePartSchema } from "../manifest/manifest.js";
+import { sourceSchema, storedObjectSchema, tablePartSchema } from "../manifest/manifest.js";
 
 /**
  * A backup as a plan of independent units, stored under the backup's prefix before any data:
@@ -42,7 +42,7 @@ export const dumpPlanSchema = z.object({
    */
   consistency: z.enum(["live", "frozen"]),
   startedAt: z.string(),
-  source: z.record(z.string(), z.unknown()),
+  source: sourceSchema,
   settings: z.object({
     compression: z.enum(["zstd", "gzip", "none"]),
     compressionLevel: z.number().int().optional(),
@@ -62,6 +62,9 @@ export const dumpPlanSchema = z.object({
 export type DumpPlan = z.infer<typeof dumpPlanSchema>;
 export type PlanUnit = z.infer<typeof unitSchema>;
 
-/** What a unit wrote: its object's entry in the manifest, kept beside it until the commit. */
-export const unitMarkerSchema = tablePartSchema.extend({ unit: z.number().int().nonnegative(), count: z.number().int().nonnegative().optional() });
+/**
+ * What a unit wrote: its object's entry in the manifest, kept beside it until the commit, and
+ * which attempt wrote it (a resumed backup reports how many units an earlier attempt had done).
+ */
+export const unitMarkerSchema = tablePartSchema.extend({ unit: z.number().int().nonnegative(), attempt: z.string() });
 export type UnitMarker = z.infer<typeof unitMarkerSchema>;

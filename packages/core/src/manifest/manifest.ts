@@ -57,27 +57,31 @@ const largeObjectsObject = storedObject.extend({
   rawSha256: sha256,
 });
 
+/** Where a backup came from: never a password. */
+export const sourceSchema = z.object({
+  kind: z.enum(["postgres-url", "rds-snapshot"]),
+  /** Host, port, database, user; never a password. */
+  host: z.string(),
+  port: z.number().int(),
+  database: z.string(),
+  user: z.string(),
+  serverVersion: z.string(),
+  serverVersionNum: z.number().int(),
+  encoding: z.string(),
+  snapshotTime: z.string(),
+  /** pg_database_size of the source when it was dumped: what a restore needs on disk, about. */
+  databaseBytes: z.number().int().nonnegative().optional(),
+  instance: z.string().optional(),
+  snapshotId: z.string().optional(),
+});
+export type BackupSource = z.infer<typeof sourceSchema>;
+
 const manifestFields = {
   tool: z.object({ name: z.string(), version: z.string() }),
   id: z.string(),
   startedAt: z.string(),
   completedAt: z.string(),
-  source: z.object({
-    kind: z.enum(["postgres-url", "rds-snapshot"]),
-    /** Host, port, database, user; never a password. */
-    host: z.string(),
-    port: z.number().int(),
-    database: z.string(),
-    user: z.string(),
-    serverVersion: z.string(),
-    serverVersionNum: z.number().int(),
-    encoding: z.string(),
-    snapshotTime: z.string(),
-    /** pg_database_size of the source when it was dumped: what a restore needs on disk, about. */
-    databaseBytes: z.number().int().nonnegative().optional(),
-    instance: z.string().optional(),
-    snapshotId: z.string().optional(),
-  }),
+  source: sourceSchema,
   settings: z.object({
     jobs: z.number().int().positive(),
     compression,

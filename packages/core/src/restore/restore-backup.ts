@@ -308,19 +308,28 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
+/**
+ * Loads one table in one transaction: its parts in order, each checked against its digest before
+ * the transaction commits. One session, in order, into a fresh table: the heap then holds the
+ * rows as the parts list them, which is what verify's ordered read-back compares.
+ */
 async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys: DecryptionKeys | undefined, onChunk: (bytes: number, lines: number) => void): Promise<void> {
   const display = `${table.schema}.${table.table}`;
-  const opened = await openChecked(store, manifest, table, keys);
   await client.query("BEGIN");
+  let part = table.parts[0]!;
   try {
-    await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
+    for (part of table.parts) {
+      const opened = await openChecked(store, manifest, part, keys);
+      await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
+    }
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
+    if (cause instanceof BackupReadFailure) throw cause;
     // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
     // whether the object is corrupt is then checked on its own, so that corruption is named as such.
-    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(table.key, cause) : await corruptionOf(store, manifest, table);
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(part.key, cause) : await corruptionOf(store, manifest, part);
     if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
-    fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
+    fail({ _tag: "LoadFailed", table: display, key: part.key, message: `loading table ${display} from ${part.key} failed: ${causeMessage(cause)}` });
   }
 }
