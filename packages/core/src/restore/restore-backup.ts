@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { copyFromSql } from "../dump/copy-plan.js";
@@ -308,27 +309,38 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
+async function firstCorrupt(store: BackupStore, manifest: Manifest, parts: readonly TableObject["parts"][number][]): Promise<RestoreError | undefined> {
+  for (const p of parts) {
+    const c = await corruptionOf(store, manifest, p);
+    if (c) return c;
+  }
+  return undefined;
+}
+
 /**
- * Loads one table in one transaction: its parts in order, each checked against its digest before
- * the transaction commits. One session, in order, into a fresh table: the heap then holds the
- * rows as the parts list them, which is what verify's ordered read-back compares.
+ * Loads one table in one transaction and one COPY: its parts, in order, as one stream, each part
+ * checked against its digest as it ends (a bad one aborts the COPY, so nothing commits). The
+ * heap then holds the rows in stream order: what verify's ordered read-back compares.
  */
 async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys: DecryptionKeys | undefined, onChunk: (bytes: number, lines: number) => void): Promise<void> {
   const display = `${table.schema}.${table.table}`;
-  await client.query("BEGIN");
   let part = table.parts[0]!;
+  const parts = async function* () {
+    for (part of table.parts) yield* (await openChecked(store, manifest, part, keys)) as AsyncIterable<Buffer>;
+  };
+  await client.query("BEGIN");
   try {
-    for (part of table.parts) {
-      const opened = await openChecked(store, manifest, part, keys);
-      await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
-    }
+    // Truncated in the transaction that loads it, the table takes its rows page after page, in
+    // stream order (COPY skips the free space map), whatever their sizes.
+    await client.query(`TRUNCATE ONLY ${qname(table.schema, table.table)}`);
+    await pipeline(Readable.from(parts(), { objectMode: false }), new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
     if (cause instanceof BackupReadFailure) throw cause;
     // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
     // whether the object is corrupt is then checked on its own, so that corruption is named as such.
-    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(part.key, cause) : await corruptionOf(store, manifest, part);
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(part.key, cause) : await firstCorrupt(store, manifest, table.parts);
     if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
     fail({ _tag: "LoadFailed", table: display, key: part.key, message: `loading table ${display} from ${part.key} failed: ${causeMessage(cause)}` });
   }
