@@ -46,7 +46,7 @@ M=$DIR/manifest.json
 for tool in jq psql sha256sum od awk tee mkfifo mktemp; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (apt-get install jq postgresql-client age zstd)"
 done
-jq -e '.format == "cobalt-backup/1"' "$M" >/dev/null || die "$M is not the manifest of a cobalt-backup database backup"
+jq -e '.format == "cobalt-backup/1" or .format == "cobalt-backup/2"' "$M" >/dev/null || die "$M is not the manifest of a cobalt-backup database backup (format 1 or 2)"
 [ -z "$IDENTITY" ] || [ -r "$IDENTITY" ] || die "cannot read the identity file $IDENTITY"
 
 compression=$(jq -r '.compression' "$M")

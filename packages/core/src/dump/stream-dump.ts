@@ -9,7 +9,7 @@ import { causeMessage } from "../util/errors.js";
 import { buildManifest } from "./commit-backup.js";
 import { DumpFailure, fail, type DumpError } from "./dump-errors.js";
 import type { DumpPlan, PlanUnit, UnitMarker } from "./dump-plan.js";
-import { formatOf, runUnit, validMarker } from "./dump-unit.js";
+import { formatOf, runUnit, unitLabel, validMarker } from "./dump-unit.js";
 import { checkResumable, connectSource, dumpErrorOf, freeze, makePlan, putJson, readPlan, type DumpSettings, type SourceDescription } from "./plan-dump.js";
 import { MANIFEST_KEY } from "../manifest/manifest.js";
 
@@ -321,8 +321,9 @@ async function commit(deps: DumpDeps, plan: DumpPlan, run: UnitRun, dataMs: numb
 function asFailure(cause: unknown, plan: DumpPlan, unit: PlanUnit): unknown {
   if (cause instanceof DumpFailure || (cause as Error)?.name === "StoreWriteFailed") return cause;
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
-  const display = t ? `${t.schema}.${t.table}` : "large objects";
-  return new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading ${display} failed: ${causeMessage(cause)}`, retryable: true });
+  if (!t) return new DumpFailure({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+  const display = `${t.schema}.${t.table}`;
+  return new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
 }
 
 async function checkWritable(store: BackupStore): Promise<void> {
