@@ -1,7 +1,7 @@
 import { causeMessage, streamDump, tagOf } from "@cobalt-backup/core";
 import type { AwsFlags } from "../adapters/aws-flags.js";
 import { encryptionKeys } from "../adapters/age-keys.js";
-import { UsageError } from "../adapters/postgres-url.js";
+import { UsageError } from "../usage-error.js";
 import { storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, type Output } from "../output.js";
 import { TOOL } from "../version.js";

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { streamDump } from "@cobalt-backup/core";
 import { encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
 import { awsFlags, tlsFlags } from "../adapters/aws-flags.js";
-import { postgresTarget, UsageError } from "../adapters/postgres-url.js";
+import { postgresTarget } from "../adapters/postgres-url.js";
+import { UsageError } from "../usage-error.js";
 import type { RdsBackupOptions } from "./backup-rds.js";
 
 type RdsFlagsInput = Omit<RdsBackupOptions, "rdsInstance" | "dest" | "jobs" | "compression" | "lockUntil"> & { rdsInstance?: string };

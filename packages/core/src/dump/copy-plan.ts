@@ -1,4 +1,3 @@
-import { ident, qname } from "../pg/sql.js";
 import type { TableData } from "../schema/model.js";
 
 export interface CopyPlanEntry {
@@ -16,11 +15,3 @@ export function copyPlan(tables: readonly TableData[]): CopyPlanEntry[] {
     .map((table, order) => ({ table, order, file: String(order + 1).padStart(width, "0") }))
     .sort((a, b) => b.table.sizeBytes - a.table.sizeBytes || a.order - b.order);
 }
-
-const columnList = (columns: readonly string[]) => (columns.length ? ` (${columns.map(ident).join(", ")})` : "");
-
-export const copyToSql = (t: { schema: string; name: string; columns: readonly string[] }): string =>
-  `COPY ${qname(t.schema, t.name)}${columnList(t.columns)} TO STDOUT`;
-
-export const copyFromSql = (t: { schema: string; table: string; columns: readonly string[] }): string =>
-  `COPY ${qname(t.schema, t.table)}${columnList(t.columns)} FROM STDIN`;

@@ -1,25 +1,26 @@
-import { PassThrough, type Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
 import { to as copyTo } from "pg-copy-streams";
 import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "../manifest/manifest.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { qname } from "../pg/sql.js";
 import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
-import { err, ResultAsync, type Result } from "../result.js";
+import { Failure, failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
 import { captureSchema } from "../schema/capture.js";
 import type { SchemaError } from "../schema/errors.js";
 import { inventoryOf } from "../schema/inventory.js";
 import type { SchemaCapture } from "../schema/model.js";
-import { backupPrefix, newBackupId } from "../store/backup-id.js";
+import { backupPrefix, newBackupId } from "../object/backup-id.js";
+import { encryptionRecord, objectSuffix, type ObjectEncoding } from "../object/encoding.js";
+import type { EncryptionKeys } from "../object/encryption.js";
+import { writeObject } from "../object/write-object.js";
+import type { Compression } from "../object/compression.js";
+import { copyToSql } from "../pg/copy-sql.js";
+import { largeObjectStream, listLargeObjects } from "../pg/large-objects.js";
+import { readSequenceStates } from "../pg/sequences.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { abortReason, causeMessage } from "../util/errors.js";
-import { Meter } from "../util/meter.js";
 import { readableOf } from "../util/readable.js";
-import { compressor, suffix, type Compression } from "./compression.js";
-import { encryptingStream, type EncryptionKeys } from "./encryption.js";
-import { copyPlan, copyToSql } from "./copy-plan.js";
-import { largeObjectStream, listLargeObjects } from "./large-objects.js";
-import { readSequenceStates } from "./sequences.js";
+import { copyPlan } from "./copy-plan.js";
 
 /** Why a dump stopped. Nothing is committed (no manifest) after any of these. */
 export type DumpError =
@@ -30,7 +31,8 @@ export type DumpError =
   | { _tag: "LargeObjectsFailed"; message: string; retryable: boolean }
   | { _tag: "StoreFailed"; storeError: StoreError; message: string }
   /** The signal fired: every upload was aborted and what was written deleted. */
-  | { _tag: "Interrupted"; reason: string; message: string };
+  | { _tag: "Interrupted"; reason: string; message: string }
+  | Unexpected;
 
 export interface DumpProgress {
   phase: "schema" | "data" | "large-objects" | "commit";
@@ -77,14 +79,7 @@ export interface DumpOutput {
   manifest: Manifest;
 }
 
-class DumpFailure extends Error {
-  constructor(readonly error: DumpError) {
-    super(error.message);
-  }
-}
-const fail = (error: DumpError): never => {
-  throw new DumpFailure(error);
-};
+const fail: Fail<DumpError> = failWith();
 
 /**
  * Streams a consistent backup of one database into a store: every worker reads the same
@@ -94,12 +89,12 @@ const fail = (error: DumpError): never => {
  * what was written is deleted, and no manifest exists; only then does the result settle.
  */
 export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
-  return ResultAsync.fromPromise(runDump(deps, input), (e): DumpError => {
+  return settle(runDump(deps, input), (e): DumpError => {
     if (deps.signal?.aborted) {
       const reason = abortReason(deps.signal);
       return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
     }
-    return e instanceof DumpFailure ? e.error : { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` };
+    return unexpected(e, "backup failed");
   });
 }
 
@@ -127,9 +122,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   const written: string[] = [];
   const id = newBackupId(input.source.database, started);
   const prefix = backupPrefix(id);
-  const encrypted = Boolean(input.encryption && (input.encryption.recipients.length > 0 || input.encryption.passphrase));
-  // `.age` tells an operator with only the bucket which tool opens the object.
-  const ext = `${suffix(input.compression)}${encrypted ? ".age" : ""}`;
+  const ext = objectSuffix(input);
   let committed = false;
   let firstError: unknown;
   /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
@@ -154,45 +147,13 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     await lockTables(coordinator, schema);
     const schemaMs = performance.now() - t0;
 
-    const put = async (key: string, body: Readable, expectedBytes?: number): Promise<number> => {
-      let r: Result<{ bytes: number }, StoreError>;
-      try {
-        r = await deps.store.put(key, body, { expectedBytes, ...(signal ? { signal } : {}) });
-      } catch (e) {
-        // An exception the store port threw (instead of returning an error) is a failed upload too.
-        r = err({ _tag: "StoreIOFailed", key, message: `writing ${key}: ${causeMessage(e)}`, retryable: false });
-      }
-      if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
+    /** Writes one object (see writeObject); a store failure is the dump's, any other is the caller's to name. */
+    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void, expectedBytes?: number, plain = false) => {
+      const encoding: ObjectEncoding = plain ? { compression: "none" } : { compression: input.compression, compressionLevel: input.compressionLevel, encryption: input.encryption };
+      const r = await writeObject(deps.store, key, source, { ...encoding, expectedBytes, signal, onRaw, onStored: plain ? undefined : (b) => void (progress.storedBytes += b) });
+      if (r.isErr()) return r.error._tag === "StoreFailed" ? fail({ _tag: "StoreFailed", storeError: r.error.storeError, message: r.error.message }) : Promise.reject(r.error.cause);
       written.push(key);
-      return r.isOk() ? r.value.bytes : 0;
-    };
-    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void, expectedBytes?: number) => {
-      const raw = new Meter(onRaw);
-      const stored = new Meter((b) => {
-        progress.storedBytes += b;
-      });
-      const body = new PassThrough();
-      const compress = compressor(input.compression, input.compressionLevel);
-      const flowing = encrypted
-        ? pipeline(source, raw, compress, await encryptingStream(input.encryption!), stored, body)
-        : pipeline(source, raw, compress, stored, body);
-      // Both settle before this returns: an upload still being aborted must finish doing so (and a
-      // put that completed anyway must be recorded as written) before anything is cleaned up. The
-      // first failure is the cause; a put that fails without reading the whole body ends the
-      // pipeline feeding it, whose failure is then a consequence.
-      let first: { error: unknown } | undefined;
-      const noted = <T>(p: Promise<T>) =>
-        p.catch((error: unknown) => {
-          first ??= { error };
-          throw error;
-        });
-      const uploading = noted(put(key, body, expectedBytes)).catch((e: unknown) => {
-        body.destroy(e instanceof Error ? e : new Error(String(e)));
-        throw e;
-      });
-      const [, uploaded] = await Promise.allSettled([noted(flowing), uploading]);
-      if (first) throw first.error;
-      return { raw, stored, bytes: (uploaded as PromiseFulfilledResult<number>).value };
+      return r.value;
     };
 
     const schemaKey = `${prefix}schema.json${ext}`;
@@ -236,16 +197,16 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
           schema: table.schema,
           table: table.name,
           columns: table.columns,
-          rows: r.raw.lines,
-          rawBytes: r.raw.bytes,
-          rawSha256: r.raw.sha256(),
+          rows: r.rawLines,
+          rawBytes: r.rawBytes,
+          rawSha256: r.rawSha256,
           bytes: r.bytes,
-          sha256: r.stored.sha256(),
+          sha256: r.sha256,
         };
         progress.tablesDone++;
         deps.onProgress?.({ ...progress, table: display });
       } catch (cause) {
-        throw cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
+        throw cause instanceof Failure ? cause : new Failure<DumpError>({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
       }
     };
     // Tables a worker cannot lock at once are copied by the coordinator, which has held their lock from the start.
@@ -259,7 +220,7 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
           if (await lockNowait(client, entry.table)) await copyTable(client, entry);
           else deferred.push(entry);
         } catch (cause) {
-          stopAll(cause instanceof DumpFailure ? cause : new DumpFailure({ _tag: "CopyFailed", table: `${entry.table.schema}.${entry.table.name}`, message: `locking table ${entry.table.schema}.${entry.table.name} failed: ${causeMessage(cause)}`, retryable: true }));
+          stopAll(cause instanceof Failure ? cause : new Failure<DumpError>({ _tag: "CopyFailed", table: `${entry.table.schema}.${entry.table.name}`, message: `locking table ${entry.table.schema}.${entry.table.name} failed: ${causeMessage(cause)}`, retryable: true }));
           return;
         }
       }
@@ -275,9 +236,9 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       if (oids.length > 0) {
         try {
           const r = await storeStream(`${prefix}large-objects${ext}`, largeObjectStream(coordinator, oids));
-          largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.raw.bytes, rawSha256: r.raw.sha256(), bytes: r.bytes, sha256: r.stored.sha256() };
+          largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.rawBytes, rawSha256: r.rawSha256, bytes: r.bytes, sha256: r.sha256 };
         } catch (cause) {
-          if (cause instanceof DumpFailure) throw cause;
+          if (cause instanceof Failure) throw cause;
           fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
         }
       }
@@ -309,8 +270,8 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
       settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
       compression: input.compression,
       lockUntil: input.lockUntil ? input.lockUntil.toISOString() : null,
-      encryption: encrypted ? { format: "age", recipients: [...input.encryption!.recipients], passphrase: Boolean(input.encryption!.passphrase) } : null,
-      schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.stored.sha256() },
+      encryption: encryptionRecord(input.encryption),
+      schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.sha256 },
       tables,
       largeObjects,
       sequences,
@@ -326,13 +287,14 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     };
     // The commit: a backup exists once, and only once, this object does.
     signal?.throwIfAborted();
-    await put(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)));
+    await storeStream(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)), undefined, undefined, true);
     committed = true;
     return { id, manifest };
   } finally {
     signal?.removeEventListener("abort", onAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
-    if (!committed && written.length > 0) await deps.store.delete(written);
+    // Best effort: what cannot be deleted now is an unfinished backup, which prune collects.
+    if (!committed && written.length > 0) await deps.store.delete(written).match(() => {}, () => {});
   }
 }
 
