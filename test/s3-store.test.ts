@@ -4,8 +4,8 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from "@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PARTS, maxObjectBytes, partSizeFor } from "@cobalt-backup/core";
 import { s3Store } from "@cobalt-backup/core/s3";
-import { startS3, type S3Server } from "../support/s3-server.ts";
-import { storeConformance } from "../support/store-conformance.ts";
+import { startS3, type S3Server } from "./support/s3-server.ts";
+import { storeConformance } from "./support/store-conformance.ts";
 
 let s3: S3Server;
 beforeAll(async () => {
