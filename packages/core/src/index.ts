@@ -33,6 +33,7 @@ export { planPrune, type BackupState, type PruneDecision } from "./retention/pla
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";
 export { runNightly, reportSetupFailure, type NightlyDeps, type NightlyInput, type RunReport, type RunFailure, type RunOutcome, type StageReport, type StageName, type OpenedSource, type Scratch, type ScratchNeeds } from "./pipeline/nightly-run.js";
 export { failureKind, tagOf, type FailureKind, type CoreErrorTag, type RunFailureTag } from "./failure-kind.js";
+export { checkStore, checkSourceDatabase, type SourceCheckError } from "./pipeline/preflight.js";
 export { notificationMessage, type NotificationMessage } from "./pipeline/notification-message.js";
 export { deliverNotifications, type NotifyTargets, type NotifyDeps, type Delivery } from "./pipeline/deliver-notifications.js";
 export { exportSql, sessionPreamble, guardedPrivilegeSql, type ExportDeps, type ExportInput, type ExportOutput, type ExportError, type ExportProgress } from "./export/export-sql.js";

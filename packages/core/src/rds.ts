@@ -6,5 +6,6 @@ export { startRestore, describeInstance, deleteTemporaryInstance, deleteExecutio
 export { prepareInstance, readInstanceCredentials, type InstanceCredentials } from "./snapshot/master-password.js";
 export { cleanupExpired, type CleanupDecision } from "./snapshot/cleanup-expired.js";
 export { takeSnapshot } from "./snapshot/take-snapshot.js";
-export type { SnapshotError } from "./snapshot/errors.js";
+export type { SnapshotError, AwsProblem } from "./snapshot/errors.js";
+export { checkSourceInstance } from "./snapshot/check-instance.js";
 export { systemClock, type Clock } from "./snapshot/poll.js";

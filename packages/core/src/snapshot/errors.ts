@@ -19,8 +19,8 @@ export type SnapshotError =
   | { _tag: "WaitTimedOut"; instance: string; status: string; message: string }
   | { _tag: "CleanupFailed"; instance: string; message: string }
   | { _tag: "Interrupted"; instance: string; message: string }
-  | { _tag: "AwsUnavailable"; action: string; code: string; message: string; retryable: true }
-  | { _tag: "AwsCallFailed"; action: string; code: string; message: string; retryable: boolean }
+  | { _tag: "AwsUnavailable"; action: string; code: string; message: string; retryable: true; reason?: AwsProblem }
+  | { _tag: "AwsCallFailed"; action: string; code: string; message: string; retryable: boolean; reason?: AwsProblem }
   | Unexpected;
 
 /** The AWS SDK's error as the fields we use. */
@@ -42,11 +42,25 @@ export function isAwsError(e: unknown): boolean {
   return /TimeoutError|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|CredentialsProviderError/i.test(`${String(name)} ${String(code)} ${String(message)}`);
 }
 
+/** What an AWS failure says about the setup, where it says something: no credentials, refused ones, no network. */
+export type AwsProblem = "credentials" | "denied" | "unreachable";
+
+export function awsProblem(e: unknown): AwsProblem | undefined {
+  const { code, message } = awsError(e);
+  const text = `${code} ${message}`;
+  if (/Could not load credentials|CredentialsProviderError/i.test(text)) return "credentials";
+  if (/AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden|UnrecognizedClient|InvalidClientTokenId|ExpiredToken/i.test(text)) return "denied";
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|getaddrinfo|fetch failed|TimeoutError|timed? ?out/i.test(text)) return "unreachable";
+  return undefined;
+}
+
 /** A failed AWS call as a SnapshotError: `AwsUnavailable` when trying again may help, else `AwsCallFailed`. */
 export function awsFailure(action: string, e: unknown): SnapshotError {
   const { code, message, retryable } = awsError(e);
   const text = `${action} failed: ${code}: ${message}`;
-  return retryable ? { _tag: "AwsUnavailable", action, code, message: text, retryable: true } : { _tag: "AwsCallFailed", action, code, message: text, retryable: false };
+  const problem = awsProblem(e);
+  const reason = problem ? { reason: problem } : {};
+  return retryable ? { _tag: "AwsUnavailable", action, code, message: text, retryable: true, ...reason } : { _tag: "AwsCallFailed", action, code, message: text, retryable: false, ...reason };
 }
 
 export const fail: Fail<SnapshotError> = failWith();

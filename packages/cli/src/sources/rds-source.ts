@@ -1,6 +1,7 @@
 import { Failure, type OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
 import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsSettingsOf } from "../adapters/from-config.js";
 import { errorText } from "../error-hints.js";
 import type { Config } from "../config/config-schema.js";
 import { UsageError } from "../usage-error.js";
@@ -25,7 +26,7 @@ async function publicIp(): Promise<string> {
  * `close` deletes it. Either way the instance is gone before the process exits.
  */
 export async function openRdsSource(out: Output, src: Config["source"], signal: AbortSignal): Promise<OpenedSource> {
-  const { rds, ec2 } = awsClients({ ...(src.region ? { rdsRegion: src.region } : {}), ...(src.profile ? { rdsProfile: src.profile } : {}), ...(src.endpoint ? { rdsEndpoint: src.endpoint } : {}) });
+  const { rds, ec2 } = awsClients(awsSettingsOf(src));
   const [securityGroupId, givenCidr] = (src.openIngress ?? "").split("=");
   const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
   const existingPassword = src.masterPasswordEnv ? process.env[src.masterPasswordEnv] : undefined;
