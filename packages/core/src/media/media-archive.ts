@@ -4,10 +4,11 @@ import { extract as tarExtract, type Header } from "tar-stream";
 import { backupPrefix } from "../object/backup-id.js";
 import type { Compression } from "../object/compression.js";
 import type { DecryptionKeys } from "../object/encryption.js";
-import { IntegrityError, readObject, storedMismatch } from "../object/read-object.js";
+import { readObject, storedMismatch } from "../object/read-object.js";
 import { Failure, failWith, type Fail, type Unexpected } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
+import { IntegrityError } from "../util/meter.js";
 
 /** Why a files backup or restore stopped. Nothing is committed (no manifest) after a backup error. */
 export type MediaError =

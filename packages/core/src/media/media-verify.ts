@@ -1,4 +1,3 @@
-import { failureKind } from "../failure-kind.js";
 import type { FilesVerification } from "../manifest/files-manifest.js";
 import { VERIFIED_KEY } from "../manifest/manifest.js";
 import { backupPrefix } from "../object/backup-id.js";
@@ -7,6 +6,9 @@ import { Failure, settle, unexpected, type ResultAsync } from "../result.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { readableOf } from "../util/readable.js";
 import { checkArchive, fail, type MediaError } from "./media-archive.js";
+
+/** What proves the backup itself bad (failure-kind.ts says the same of every tag): a failed verification is recorded. */
+const BACKUP_DEFECTS: ReadonlySet<string> = new Set<MediaError["_tag"]>(["IntegrityFailed", "EntryMismatch", "UnsafeEntry", "ManifestInvalid"]);
 import { readFilesBackup, requireKeys, type FilesRestoreProgress } from "./media-restore.js";
 
 export interface FilesVerifyDeps {
@@ -48,7 +50,7 @@ async function run(deps: FilesVerifyDeps, input: { id: string }): Promise<FilesV
       deps.onProgress?.({ ...progress });
     });
   } catch (e) {
-    if (e instanceof Failure && failureKind(e.error._tag) === "backup-defect") {
+    if (e instanceof Failure && BACKUP_DEFECTS.has(e.error._tag)) {
       await record({ verifiedAt: now().toISOString(), ok: false, target, files: 0, bytes: 0, problem: e.error.message }).catch(() => {});
     }
     throw e;

@@ -99,4 +99,3 @@ export const corruptObject = (key: string, cause: unknown): { _tag: "ObjectCorru
     ? { _tag: "ObjectCorrupt", key, message: cause.message }
     : { _tag: "ObjectCorrupt", key, message: `object ${key} cannot be read: ${causeMessage(cause)}` };
 
-export { IntegrityError };
