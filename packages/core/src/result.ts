@@ -49,8 +49,9 @@ export const unexpected = (cause: unknown, doing?: string): Unexpected => ({
  * A stage's work as its Result: the value, or the error a `Failure` carried (only the stage's
  * own, or those of helpers its union includes, are thrown inside it), or `other(e)` for anything
  * else thrown: `Unexpected`, or what the stage knows a bare exception means at that moment (an
- * abort signal that fired).
+ * abort signal that fired). Once `signal` has fired, `other` decides whatever was thrown: the
+ * signal's reason (a Failure of the caller's, say) is not the stage's error, the interruption is.
  */
-export function settle<T, E extends TaggedError>(work: Promise<T>, other: (cause: unknown) => E): ResultAsync<T, E> {
-  return ResultAsync.fromPromise(work, (e) => (e instanceof Failure ? (e.error as E) : other(e)));
+export function settle<T, E extends TaggedError>(work: Promise<T>, other: (cause: unknown) => E, signal?: AbortSignal): ResultAsync<T, E> {
+  return ResultAsync.fromPromise(work, (e) => (e instanceof Failure && !signal?.aborted ? (e.error as E) : other(e)));
 }

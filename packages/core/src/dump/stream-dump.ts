@@ -95,7 +95,7 @@ export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOu
       return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
     }
     return unexpected(e, "backup failed");
-  });
+  }, deps.signal);
 }
 
 async function connectTo(connect: PgConnect, what: string): Promise<PgClient> {

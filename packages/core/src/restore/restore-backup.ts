@@ -112,7 +112,7 @@ const fail: Fail<RestoreError> = failWith();
  * Triggers and row security do not exist yet while data loads, so neither can change it.
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
-  return settle(runRestore(deps, input), (e): RestoreError => (deps.signal?.aborted ? interrupted(deps.signal) : unexpected(e, "restore failed")));
+  return settle(runRestore(deps, input), (e): RestoreError => (deps.signal?.aborted ? interrupted(deps.signal) : unexpected(e, "restore failed")), deps.signal);
 }
 
 export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interrupted" } => {
