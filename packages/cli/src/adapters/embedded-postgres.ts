@@ -45,6 +45,8 @@ export interface ServerOptions {
   onLog?: (line: string) => void;
   /** Where the server's temporary directory is made (default: the system's temporary directory). */
   parentDir?: string;
+  /** Also listen on a Unix socket in this directory (default: TCP on 127.0.0.1 only). */
+  socketDir?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -143,7 +145,7 @@ async function startPostgres(entry: Live, bin: PostgresBinaries, user: ServerUse
   // A port free a moment ago may be taken by the time the server binds it: try another.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const args = ["-D", entry.dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=60", ...durability];
+    const args = ["-D", entry.dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${opts.socketDir ?? ""}`, "-c", "max_connections=60", ...durability];
     entry.child = spawnAs(bin.postgres, args, user, entry.base);
     const started = await untilReady(entry.child, opts.onLog);
     if (started.ok) return port;
