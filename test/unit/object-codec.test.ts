@@ -24,7 +24,7 @@ describe("writeObject and readObject", () => {
   it("names the object when its stored bytes are corrupt, at the end of the stream", async () => {
     const store = memoryStore();
     const written = (await writeObject(store, "k", Readable.from([text]), { compression: "none" }))._unsafeUnwrap();
-    store.objects.get("k")![100] ^= 1;
+    store.objects.get("k")![100]! ^= 1;
     const opened = (await readObject(store, "k", written, { compression: "none", encrypted: false }))._unsafeUnwrap();
     await expect(read(opened)).rejects.toThrow(/object k is corrupt: sha256/);
   });
@@ -35,7 +35,7 @@ describe("writeObject and readObject", () => {
     const written = (await writeObject(store, "k.age", Readable.from([text]), { compression: "zstd", encryption: { recipients: [await identityToRecipient(identity)] } }))._unsafeUnwrap();
     const wrong = await readObject(store, "k.age", written, { compression: "zstd", encrypted: true, keys: { identities: [await generateX25519Identity()] } });
     expect(wrong._unsafeUnwrapErr()._tag).toBe("DecryptionFailed");
-    store.objects.get("k.age")![30] ^= 1; // inside the age header
+    store.objects.get("k.age")![30]! ^= 1; // inside the age header
     const corrupt = await readObject(store, "k.age", written, { compression: "zstd", encrypted: true, keys: { identities: [identity] } });
     expect(corrupt._unsafeUnwrapErr()).toMatchObject({ _tag: "ObjectCorrupt", message: expect.stringMatching(/object k\.age is corrupt: sha256/) });
   });
