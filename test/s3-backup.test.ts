@@ -47,10 +47,15 @@ it("takes credentials from a named profile (--profile), as the operators' script
   const file = join(dir, "credentials");
   writeFileSync(file, "[backblaze]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n[wrong]\naws_access_key_id = NOPE\naws_secret_access_key = NOPE\n");
   const env = { AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: join(dir, "config"), AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" };
-  const dest = `s3://${s3.bucket}/nightly/prod`;
+  // Its own backup, written and listed with the profile's credentials: a small files backup needs no database.
+  const dest = `s3://${s3.bucket}/profile-test`;
+  const media = mkdtempSync(join(tmpdir(), "cobalt-profile-media-"));
+  writeFileSync(join(media, "a.txt"), "written with the profile's credentials\n");
+  const made = await runCli(["backup-files", "--dir", media, "--dest", dest, "--name", "media", "--endpoint", s3.endpoint, "--profile", "backblaze", "--json"], env);
+  expect(made.code, made.stderr).toBe(0);
   const ok = await runCli(["list", "--from", dest, "--endpoint", s3.endpoint, "--profile", "backblaze", "--json"], env);
   expect(ok.code, ok.stderr).toBe(0);
-  expect(ok.json!.backups.length).toBeGreaterThan(0);
+  expect(ok.json!.backups).toEqual([expect.objectContaining({ id: made.json!.id, kind: "files" })]);
   const bad = await runCli(["list", "--from", dest, "--endpoint", s3.endpoint, "--profile", "wrong", "--json"], env);
   // Refused credentials are the configuration's to fix: exit 2.
   expect(bad.code).toBe(2);

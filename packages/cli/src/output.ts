@@ -1,4 +1,5 @@
 import { redactSecrets, tagOf } from "@cobalt-backup/core";
+import { errorText } from "./error-hints.js";
 import { exitCodeFor } from "./exit-codes.js";
 
 export { EXIT } from "./exit-codes.js";
@@ -22,7 +23,7 @@ export interface Output {
   text(human: string): void;
   /** A failure: one line on stderr (and a JSON object on stdout with --json); sets the exit code. */
   fail(message: string, code: number, details?: Record<string, unknown>): void;
-  /** A core error as a failure: its message after `prefix`, the exit code its tag means. */
+  /** A core error as a failure: its message (with the flag that helps) after `prefix`, the exit code its tag means. */
   failWith(error: { _tag: string; message: string }, prefix?: string, details?: Record<string, unknown>): void;
 }
 
@@ -88,7 +89,7 @@ export function createOutput(opts: { json?: boolean }): Output {
     fail,
     failWith(error, prefix, details = {}) {
       // The exit code follows what went wrong (a store's own error under StoreFailed), not where.
-      fail(`${prefix ? `${prefix}: ` : ""}${error.message}`, exitCodeFor(tagOf(error)), { tag: error._tag, ...details });
+      fail(`${prefix ? `${prefix}: ` : ""}${errorText(error)}`, exitCodeFor(tagOf(error)), { tag: error._tag, ...details });
     },
   };
 }

@@ -86,8 +86,8 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
 export const failureKind = (tag: string): FailureKind => (KINDS as Record<string, FailureKind>)[tag] ?? "runtime";
 
 /**
- * The tag of anything a stage or port failed with: a tagged error's `_tag`, with a store's own
- * error under `StoreFailed` (what went wrong, not where), else `Unexpected`.
+ * The tag of anything a stage or port failed with: a tagged error's `_tag` (or a `Failure`'s),
+ * with a store's own error under `StoreFailed` (what went wrong, not where), else `Unexpected`.
  */
 export function tagOf(e: unknown): string {
   const tagged = (x: unknown) => (typeof (x as { _tag?: unknown } | null)?._tag === "string" ? (x as { _tag: string; storeError?: { _tag?: unknown } }) : undefined);
@@ -95,6 +95,3 @@ export function tagOf(e: unknown): string {
   if (!t) return "Unexpected";
   return t._tag === "StoreFailed" && typeof t.storeError?._tag === "string" ? t.storeError._tag : t._tag;
 }
-
-/** An Error carrying a tag, for ports that reject (the pipeline reads the tag with `tagOf`). */
-export const taggedError = (tag: string, message: string): Error & { _tag: string } => Object.assign(new Error(message), { _tag: tag });

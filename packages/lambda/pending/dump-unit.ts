@@ -2,7 +2,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { dumpUnit } from "@cobalt-backup/core";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { instanceConnect } from "../lib/instance-connect.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
@@ -20,5 +20,5 @@ const input = z.object({ backupId: z.string(), unit: z.number().int().min(0), in
 export async function handler(event: unknown) {
   const { backupId, unit, instance } = parseInput(input, event);
   const connect = await instanceConnect({ secrets }, { instance, database: instance.database ?? "postgres", tls: env.DB_TLS });
-  return valueOr(await dumpUnit({ connect, store, ...(encryption ? { encryption } : {}) }, { id: backupId, unit }));
+  return await dumpUnit({ connect, store, ...(encryption ? { encryption } : {}) }, { id: backupId, unit }).match(value, stepError);
 }

@@ -3,7 +3,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { prepareVerifyInPlace } from "@cobalt-backup/core";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { instanceConnect } from "../lib/instance-connect.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
@@ -19,5 +19,5 @@ export async function handler(event: unknown) {
   const { backupId, instance, ...rest } = parseInput(input, event);
   // The scratch database is created by PrepareVerify; connecting to the maintenance database lets it create one.
   const connect = (database: string) => instanceConnect({ secrets }, { instance, database, tls: env.DB_TLS });
-  return valueOr(await prepareVerifyInPlace({ connect, store }, { id: backupId, ...rest }));
+  return await prepareVerifyInPlace({ connect, store }, { id: backupId, ...rest }).match(value, stepError);
 }

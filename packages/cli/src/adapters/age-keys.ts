@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { DecryptionKeys, EncryptionKeys } from "@cobalt-backup/core";
-import { UsageError } from "./postgres-url.js";
+import { UsageError } from "../usage-error.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 

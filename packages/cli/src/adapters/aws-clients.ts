@@ -4,9 +4,9 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import pg from "pg";
 import type { PgConnect } from "@cobalt-backup/core";
-import type { SnapshotError, TemporaryInstance } from "@cobalt-backup/core/rds";
+import type { TemporaryInstance } from "@cobalt-backup/core/rds";
 import type { AwsFlags } from "./aws-flags.js";
-import { UsageError } from "./postgres-url.js";
+import { UsageError } from "../usage-error.js";
 
 /** The RDS and EC2 clients, built once here: region, credentials, retries with backoff and jitter. */
 export function awsClients(f: AwsFlags): { rds: RDSClient; ec2: EC2Client } {
@@ -37,16 +37,4 @@ export function temporaryInstanceConnect(instance: TemporaryInstance, database: 
     await client.connect();
     return client;
   };
-}
-
-/** A snapshot stage error as the CLI says it: core's message, and which flag or command helps. */
-export function snapshotErrorText(e: SnapshotError): string {
-  const hint: Partial<Record<SnapshotError["_tag"], string>> = {
-    SourceInstanceNotFound: "check --rds-instance and the region",
-    NoSnapshot: "cobalt-backup snapshot --rds-instance <instance> takes one",
-    InsufficientCapacity: "try another --instance-class or later",
-    CleanupFailed: "or run 'cobalt-backup cleanup'",
-  };
-  const extra = e._tag === "RestoreFailed" && e.code.startsWith("DBInstanceAlreadyExists") ? "choose another --temp-instance name" : hint[e._tag];
-  return extra ? `${e.message}: ${extra}` : e.message;
 }

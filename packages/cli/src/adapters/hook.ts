@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { Scratch } from "@cobalt-backup/core";
-import { postgresTarget, UsageError } from "./postgres-url.js";
+import { UsageError } from "../usage-error.js";
+import { postgresTarget } from "./postgres-url.js";
 
 /**
  * The post-restore hook, run against the verified scratch copy only: a SQL file (one simple

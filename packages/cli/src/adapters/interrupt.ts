@@ -1,4 +1,4 @@
-import { causeMessage, taggedError } from "@cobalt-backup/core";
+import { Failure, causeMessage } from "@cobalt-backup/core";
 import { EXIT } from "../exit-codes.js";
 
 /** A command's stop signal, and what stopped it. */
@@ -24,11 +24,11 @@ export function interruptible(onSignal: (signal: NodeJS.Signals) => void): Inter
     if (received) process.exit(signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm);
     received = signal;
     onSignal(signal);
-    controller.abort(taggedError("Interrupted", `interrupted by ${signal}`));
+    controller.abort(new Failure({ _tag: "Interrupted", message: `interrupted by ${signal}` }));
   };
   const crash = (e: unknown) => {
     if (controller.signal.aborted) return;
-    controller.abort(taggedError("Unexpected", `unexpected error: ${causeMessage(e)}`));
+    controller.abort(new Failure({ _tag: "Unexpected", message: `unexpected error: ${causeMessage(e)}` }));
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);

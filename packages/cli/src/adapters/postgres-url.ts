@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { PgConnect } from "@cobalt-backup/core";
+import { UsageError } from "../usage-error.js";
 import { ConnectionStringError, connectWith, parseConnection, toEnv, toUri, type ConnectionSettings } from "./connection-string.js";
 
 export interface PostgresTarget {
@@ -16,11 +17,6 @@ export interface PostgresTarget {
   /** A URI with the password, and the PG* variables, for a hook command; never printed. */
   secretUrl(): string;
   env(): Record<string, string>;
-}
-
-/** Thrown for input the user must fix; the CLI prints it as one line and exits 2. */
-export class UsageError extends Error {
-  readonly _tag = "UsageError";
 }
 
 const FORMS = "expected a connection string as psql takes it: postgresql://user@host:5432/db, postgresql://user@/db?host=/var/run/postgresql, host=... dbname=... user=..., or a database name (PGHOST, PGPORT, PGUSER, PGPASSWORD and ~/.pgpass apply)";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { taggedError, type ScratchNeeds } from "@cobalt-backup/core";
+import { Failure, type ScratchNeeds } from "@cobalt-backup/core";
 import { bytes } from "../output.js";
 import { embeddedPostgresBinaries, startEmbeddedPostgres } from "./embedded-postgres.js";
 import { postgresTarget, type PostgresTarget } from "./postgres-url.js";
@@ -24,14 +24,14 @@ export const EMBEDDED_MAJOR = 17;
  */
 export async function checkScratchSpace(dir: string, needed: number): Promise<void> {
   const fs = await statfs(dir).catch((e: NodeJS.ErrnoException) => {
-    throw taggedError("ScratchSpaceTooSmall", `the scratch directory ${dir} cannot be used (${e.code ?? e.message}): choose another with --scratch-dir <dir> (verify.scratchDir in the configuration)`);
+    throw new Failure({ _tag: "ScratchSpaceTooSmall", message: `the scratch directory ${dir} cannot be used (${e.code ?? e.message}): choose another with --scratch-dir <dir> (verify.scratchDir in the configuration)` });
   });
   const free = fs.bavail * fs.bsize;
   if (free < needed) {
-    throw taggedError(
-      "ScratchSpaceTooSmall",
-      `verifying needs about ${bytes(needed)} free in ${dir} for the scratch PostgreSQL, which has ${bytes(free)} free: choose a directory with more room with --scratch-dir <dir> (verify.scratchDir in the configuration), or verify on a server with --target`,
-    );
+    throw new Failure({
+      _tag: "ScratchSpaceTooSmall",
+      message: `verifying needs about ${bytes(needed)} free in ${dir} for the scratch PostgreSQL, which has ${bytes(free)} free: choose a directory with more room with --scratch-dir <dir> (verify.scratchDir in the configuration), or verify on a server with --target`,
+    });
   }
 }
 
@@ -44,7 +44,7 @@ export async function openScratch(targetUrl: string | undefined, needs: ScratchN
   const name = `cobalt_verify_${randomBytes(4).toString("hex")}`;
   if (!targetUrl) {
     if (needs.sourceMajor > EMBEDDED_MAJOR) {
-      throw taggedError("UsageError", `the backup comes from PostgreSQL ${needs.sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${needs.sourceMajor} server`);
+      throw new Failure({ _tag: "UsageError", message: `the backup comes from PostgreSQL ${needs.sourceMajor}, newer than the embedded PostgreSQL ${EMBEDDED_MAJOR}; pass --target with a PostgreSQL ${needs.sourceMajor} server` });
     }
     const parentDir = resolve(scratchDir ?? tmpdir());
     await checkScratchSpace(parentDir, needs.bytes);

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import { fileStore, type BackupStore } from "@cobalt-backup/core";
-import { UsageError } from "./postgres-url.js";
+import { UsageError } from "../usage-error.js";
 
 /** S3 connection flags, with the environment variables operators already use as fallbacks. */
 export interface StoreFlags {

@@ -1,15 +1,61 @@
 import type { Command } from "commander";
-import { streamDump } from "@cobalt-backup/core";
+import { causeMessage, streamDump, tagOf, type OpenedSource } from "@cobalt-backup/core";
 import { encryptionFlags, encryptionKeys } from "../adapters/age-keys.js";
-import { awsFlags, tlsFlags } from "../adapters/aws-flags.js";
-import { postgresTarget, UsageError } from "../adapters/postgres-url.js";
-import type { RdsBackupOptions } from "./backup-rds.js";
-
-type RdsFlagsInput = Omit<RdsBackupOptions, "rdsInstance" | "dest" | "jobs" | "compression" | "lockUntil"> & { rdsInstance?: string };
+import { awsFlags, tlsFlags, type AwsFlags } from "../adapters/aws-flags.js";
+import { lockUntilFor } from "../adapters/from-config.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
-import { bytes, count } from "../output.js";
+import type { Config } from "../config/config-schema.js";
+import { EXIT, bytes, count } from "../output.js";
+import { openSource } from "../sources/open-source.js";
+import { UsageError } from "../usage-error.js";
 import { TOOL } from "../version.js";
 import { dumpProgress, parseCompression, parseDays, parseJobs, parseSizeFlag, peakRssBytes, runCommand } from "./common.js";
+
+interface BackupOptions extends StoreFlags, AwsFlags {
+  source?: string;
+  rdsInstance?: string;
+  snapshot: string;
+  database?: string;
+  instanceClass?: string;
+  tempInstance?: string;
+  subnetGroup?: string;
+  securityGroupIds?: string;
+  openIngress?: string;
+  storageType?: string;
+  masterPasswordEnv?: string;
+  waitMinutes: number;
+  dest: string;
+  jobs: number;
+  compression: "zstd" | "gzip" | "none";
+  lockDays?: number;
+  splitLargerThan?: number;
+  resume?: string;
+  recipient?: string[];
+  recipientsFile?: string;
+  passphraseEnv?: string;
+  json?: boolean;
+}
+
+/** The flags as `run`'s source settings: one way to open a source, whichever command asks. */
+const sourceOf = (o: BackupOptions): Config["source"] => ({
+  snapshot: o.snapshot,
+  waitMinutes: o.waitMinutes,
+  tls: o.rdsCaBundle ? "verify" : (o.tls ?? "require"),
+  ...(o.source ? { url: o.source } : {}),
+  ...(o.rdsInstance ? { rdsInstance: o.rdsInstance } : {}),
+  ...(o.database ? { database: o.database } : {}),
+  ...(o.instanceClass ? { instanceClass: o.instanceClass } : {}),
+  ...(o.tempInstance ? { tempInstance: o.tempInstance } : {}),
+  ...(o.subnetGroup ? { subnetGroup: o.subnetGroup } : {}),
+  ...(o.securityGroupIds ? { securityGroupIds: o.securityGroupIds.split(",") } : {}),
+  ...(o.storageType ? { storageType: o.storageType } : {}),
+  ...(o.openIngress ? { openIngress: o.openIngress } : {}),
+  ...(o.masterPasswordEnv ? { masterPasswordEnv: o.masterPasswordEnv } : {}),
+  ...(o.rdsRegion ? { region: o.rdsRegion } : {}),
+  ...(o.rdsProfile ? { profile: o.rdsProfile } : {}),
+  ...(o.rdsEndpoint ? { endpoint: o.rdsEndpoint } : {}),
+  ...(o.rdsCaBundle ? { caBundle: o.rdsCaBundle } : {}),
+});
 
 export function registerBackup(program: Command): void {
   tlsFlags(awsFlags(encryptionFlags(storeFlags(program.command("backup").description("take a consistent, checksummed backup of a PostgreSQL database into a store")))))
@@ -32,33 +78,62 @@ export function registerBackup(program: Command): void {
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
-    .action((opts: StoreFlags & RdsFlagsInput & { splitLargerThan?: number; resume?: string; lockDays?: number; recipient?: string[]; recipientsFile?: string; passphraseEnv?: string; source?: string; dest: string; jobs: number; compression: "zstd" | "gzip" | "none"; json?: boolean }) =>
-      runCommand(opts, async (out, signal) => {
-        if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <database> or --rds-instance <id>");
-        const lockUntil = opts.lockDays ? new Date(Date.now() + opts.lockDays * 86_400_000) : undefined;
-        if (opts.rdsInstance) return (await import("./backup-rds.js")).backupFromRds(out, { ...opts, rdsInstance: opts.rdsInstance, ...(lockUntil ? { lockUntil } : {}) }, signal);
-        if (opts.resume) throw new UsageError(`--resume continues a backup of a frozen source (--rds-instance); a backup of --source reads a live database through a snapshot that ended with the process that held it, so ${opts.resume} cannot be continued: start a new backup`);
-        const source = postgresTarget(opts.source!, "--source");
-        const store = await storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
-        const encryption = encryptionKeys(opts);
-        out.event("backup.start", { source: source.display, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
-        const result = await streamDump(
-          { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${source.database}`), signal },
-          {
-            jobs: opts.jobs,
-            compression: opts.compression,
-            ...(opts.splitLargerThan ? { splitLargerThan: opts.splitLargerThan } : {}),
-            ...(encryption ? { encryption } : {}),
-            ...(lockUntil ? { lockUntil } : {}),
-            source: { kind: "postgres-url", host: source.host, port: source.port, database: source.database, user: source.user },
-          },
-        );
-        if (result.isErr()) return out.failWith(result.error, "backup failed");
-        const { id, manifest: m } = result.value;
-        out.result(
-          { id, location: store.location, tables: m.totals.tables, units: m.units.total, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
-          `backup ${id} complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.rawBytes)} read, ${bytes(m.totals.storedBytes)} stored in ${(m.timings.totalMs / 1000).toFixed(1)} s`,
-        );
-      }, { interruptible: true }),
+    .action((opts: BackupOptions) =>
+      runCommand(
+        opts,
+        async (out, signal) => {
+          if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <database> or --rds-instance <id>");
+          if (opts.resume && !opts.rdsInstance) {
+            throw new UsageError(`--resume continues a backup of a frozen source (--rds-instance); a backup of --source reads a live database through a snapshot that ended with the process that held it, so ${opts.resume} cannot be continued: start a new backup`);
+          }
+          const rds = opts.rdsInstance;
+          const lockUntil = lockUntilFor(opts.lockDays);
+          const store = await storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
+          const encryption = encryptionKeys(opts);
+          let source: OpenedSource;
+          try {
+            source = await openSource(out, sourceOf(opts), signal, store, "--source");
+          } catch (e) {
+            // A source that cannot be opened (no snapshot, no capacity) is the backup's failure; bad input is the user's.
+            if (e instanceof UsageError || !rds) throw e;
+            return out.failWith({ _tag: tagOf(e), message: causeMessage(e) }, "backup failed");
+          }
+          const label = rds ?? source.describe.database;
+          out.event("backup.start", rds ? { rdsInstance: rds, snapshot: opts.snapshot, dest: store.location, encrypted: Boolean(encryption) } : { source: `${source.describe.host}:${source.describe.port}/${source.describe.database}`, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
+          // A frozen source continues the backup it found (or the one named), else starts the one it was tagged with.
+          const backup = opts.resume ? { id: opts.resume, resume: true } : source.backup;
+          const result = await streamDump(
+            { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${label}`), signal },
+            {
+              jobs: opts.jobs,
+              compression: opts.compression,
+              source: source.describe,
+              consistency: source.consistency ?? "live",
+              ...(backup ? (backup.resume ? { resume: backup.id } : { id: backup.id }) : {}),
+              ...(opts.splitLargerThan ? { splitLargerThan: opts.splitLargerThan } : {}),
+              ...(encryption ? { encryption } : {}),
+              ...(lockUntil ? { lockUntil } : {}),
+            },
+          );
+          const closed = await source.close().then(() => undefined, (e: unknown) => e);
+          // An instance left running outranks what failed before: it is billed until someone acts.
+          if (closed) return out.fail(`${result.isOk() ? `backup ${result.value.id} is complete, but ` : `backup failed (${result.error.message}), and `}${causeMessage(closed)}`, EXIT.instanceLeft, { tag: "CleanupFailed" });
+          if (result.isErr()) return out.failWith(result.error, "backup failed");
+          const { id, manifest: m } = result.value;
+          const units = { units: m.units.total, reusedUnits: m.units.reused };
+          const continued = m.units.reused ? `, continuing an interrupted attempt (${m.units.reused} of ${m.units.total} units reused)` : "";
+          if (rds) {
+            return out.result(
+              { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, ...units, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
+              `backup ${id} of ${rds} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored${continued}; temporary instance deleted`,
+            );
+          }
+          out.result(
+            { id, location: store.location, tables: m.totals.tables, ...units, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
+            `backup ${id} complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.rawBytes)} read, ${bytes(m.totals.storedBytes)} stored in ${(m.timings.totalMs / 1000).toFixed(1)} s`,
+          );
+        },
+        { interruptible: true },
+      ),
     );
 }

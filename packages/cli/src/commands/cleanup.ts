@@ -9,10 +9,10 @@ export function registerCleanup(program: Command): void {
     .option("--json", "print the decisions as one JSON object")
     .action((opts: AwsFlags & { dryRun?: boolean; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const [{ awsClients, snapshotErrorText }, { cleanupExpired }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
+        const [{ awsClients }, { cleanupExpired }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await cleanupExpired({ rds }, { dryRun: Boolean(opts.dryRun) });
-        if (r.isErr()) return out.failWith({ _tag: r.error._tag, message: snapshotErrorText(r.error) });
+        if (r.isErr()) return out.failWith(r.error);
         const deleted = r.value.filter((d) => d.action === "delete").length;
         out.result(
           { dryRun: Boolean(opts.dryRun), decisions: r.value },

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { causeMessage, parseSize, tagOf, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
 import { interruptible } from "../adapters/interrupt.js";
-import { UsageError } from "../adapters/postgres-url.js";
+import { UsageError } from "../usage-error.js";
 import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
 
 export const parseJobs = (v: string): number => {

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { causeMessage } from "@cobalt-backup/core";
-import { decryptionKeys, encryptionKeys } from "../adapters/age-keys.js";
+import { causeMessage, checkSourceDatabase, checkStore, type StoreError } from "@cobalt-backup/core";
+import type { SnapshotError } from "@cobalt-backup/core/rds";
+import { awsSettingsOf, keysFromConfig, storeFromConfig } from "../adapters/from-config.js";
 import { postgresTarget } from "../adapters/postgres-url.js";
-import { storeFromUrl } from "../adapters/store-url.js";
 import { loadConfig, maskConfig } from "../config/load-config.js";
 import type { Config } from "../config/config-schema.js";
 import { EXIT } from "../output.js";
@@ -15,17 +15,28 @@ interface Check {
   detail: string;
 }
 
-/** Turns an AWS SDK credential or network failure into what to fix. */
-function awsHint(e: unknown, where: string): string {
-  const m = causeMessage(e);
-  if (/Could not load credentials|CredentialsProviderError|credentials/i.test(m)) return `no AWS credentials for ${where}: set ${where === "the store" ? "store.profile" : "source.profile"}, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
-  if (/NoSuchBucket/i.test(m)) return `the bucket does not exist: check store.url`;
-  if (/ECONNREFUSED|ENOTFOUND|getaddrinfo|fetch failed|timed? ?out/i.test(m)) return `cannot reach ${where}: check the endpoint and the network (${m})`;
-  if (/AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden/i.test(m)) return `${where} refused the credentials: check the key and its permissions (${m.split("\n")[0]})`;
-  return m;
+/** What to fix, in this configuration's keys, for a store or RDS failure core classified (`reason`). */
+function setupText(reason: string | undefined, where: "the store" | "RDS", message: string): string {
+  const key = where === "the store" ? "store.profile" : "source.profile";
+  switch (reason) {
+    case "credentials":
+      return `no AWS credentials for ${where}: set ${key}, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
+    case "no-bucket":
+      return "the bucket does not exist: check store.url";
+    case "unreachable":
+      return `cannot reach ${where}: check the endpoint and the network (${message})`;
+    case "denied":
+      return `${where} refused the credentials: check the key and its permissions (${message.split("\n")[0]})`;
+    default:
+      return message;
+  }
 }
 
-/** Read-only checks: nothing is written, created or deleted. */
+const storeText = (e: StoreError): string => (e._tag === "StoreUnavailable" ? setupText(e.reason, "the store", e.message) : e.message);
+const rdsText = (e: SnapshotError): string =>
+  e._tag === "SourceInstanceNotFound" ? `${e.message}: check source.rdsInstance and source.region` : setupText("reason" in e ? (e.reason as string | undefined) : undefined, "RDS", e.message);
+
+/** Read-only checks, each core's (a Lambda makes the same ones): nothing is written, created or deleted. */
 async function checks(c: Config): Promise<Check[]> {
   const out: Check[] = [];
   const check = async (what: string, run: () => Promise<string>) => {
@@ -35,49 +46,25 @@ async function checks(c: Config): Promise<Check[]> {
       out.push({ what, ok: false, detail: causeMessage(e) });
     }
   };
-  await check("store", async () => {
-    const store = await storeFromUrl(c.store.url, "store.url", {
-      ...(c.store.endpoint ? { endpoint: c.store.endpoint } : {}),
-      ...(c.store.region ? { region: c.store.region } : {}),
-      ...(c.store.profile ? { profile: c.store.profile } : {}),
-      ...(c.store.pathStyle !== undefined ? { pathStyle: c.store.pathStyle } : {}),
-    });
-    const r = await store.list(".cobalt-config-check/");
-    if (r.isErr()) throw new Error(awsHint(new Error(r.error.message), "the store"));
-    return `${store.location} is reachable and listable`;
-  });
+  await check("store", async () => (await checkStore(await storeFromConfig(c.store))).match((v) => v, (e) => Promise.reject(new Error(storeText(e)))));
   if (c.source.url) {
     await check("source", async () => {
       const t = postgresTarget(c.source.url!, "source.url");
-      const client = await t.connect().catch((e) => Promise.reject(new Error(`cannot connect to ${t.host}:${t.port}/${t.database}: ${causeMessage(e)}`)));
-      try {
-        const r = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-        return `PostgreSQL ${r.rows[0]!.v} at ${t.host}:${t.port}/${t.database}`;
-      } finally {
-        await client.end();
-      }
+      return (await checkSourceDatabase(t.connect, `${t.host}:${t.port}/${t.database}`)).match((v) => v, (e) => Promise.reject(new Error(e.message)));
     });
   } else {
     await check("source", async () => {
-      const [{ awsClients }, { DescribeDBInstancesCommand }] = await Promise.all([import("../adapters/aws-clients.js"), import("@aws-sdk/client-rds")]);
-      const { rds } = awsClients({ ...(c.source.region ? { rdsRegion: c.source.region } : {}), ...(c.source.profile ? { rdsProfile: c.source.profile } : {}), ...(c.source.endpoint ? { rdsEndpoint: c.source.endpoint } : {}) });
-      try {
-        const r = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: c.source.rdsInstance }));
-        const i = r.DBInstances?.[0];
-        return `RDS instance ${c.source.rdsInstance} exists (${i?.Engine} ${i?.EngineVersion}, ${i?.DBInstanceStatus})`;
-      } catch (e) {
-        if (/DBInstanceNotFound/.test(causeMessage(e)) || (e as { name?: string }).name?.startsWith("DBInstanceNotFound")) throw new Error(`no RDS instance ${c.source.rdsInstance} in this account and region: check source.rdsInstance and source.region`);
-        throw new Error(awsHint(e, "RDS"));
-      }
+      const [{ awsClients }, { checkSourceInstance }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
+      const { rds } = awsClients(awsSettingsOf(c.source));
+      return (await checkSourceInstance({ rds }, { instance: c.source.rdsInstance! })).match((v) => v, (e) => Promise.reject(new Error(rdsText(e))));
     });
   }
   if (c.encryption) {
     await check("encryption", async () => {
-      const e = c.encryption!;
-      const keys = encryptionKeys({ recipient: e.recipients, ...(e.recipientsFile ? { recipientsFile: e.recipientsFile } : {}), ...(e.passphraseEnv ? { passphraseEnv: e.passphraseEnv } : {}) });
-      if (!keys) throw new Error("encryption is configured without any recipient or passphrase");
-      if (e.identityFile) decryptionKeys({ identity: [e.identityFile] });
-      return `${keys.recipients.length} recipient(s)${keys.passphrase ? " and a passphrase" : ""}${e.identityFile ? "; identity readable for verify" : "; no identityFile: verify cannot read encrypted backups"}`;
+      const { encryption } = keysFromConfig(c.encryption);
+      if (!encryption) throw new Error("encryption is configured without any recipient or passphrase");
+      const identityFile = c.encryption!.identityFile;
+      return `${encryption.recipients.length} recipient(s)${encryption.passphrase ? " and a passphrase" : ""}${identityFile ? "; identity readable for verify" : "; no identityFile: verify cannot read encrypted backups"}`;
     });
   }
   if (c.verify.hook?.sql) await check("verify.hook", async () => (existsSync(c.verify.hook!.sql!) ? `${c.verify.hook!.sql} exists` : Promise.reject(new Error(`${c.verify.hook!.sql} does not exist`))));

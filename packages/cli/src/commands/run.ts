@@ -1,11 +1,10 @@
 import type { Command } from "commander";
-import { parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type OpenedSource, type RunOutcome } from "@cobalt-backup/core";
-import { decryptionKeys, encryptionKeys } from "../adapters/age-keys.js";
+import { parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type RunOutcome } from "@cobalt-backup/core";
+import { keysFromConfig, lockUntilFor, storeFromConfig } from "../adapters/from-config.js";
 import { hookRunner } from "../adapters/hook.js";
 import { notify } from "../adapters/notify.js";
-import { postgresTarget } from "../adapters/postgres-url.js";
 import { openScratch } from "../adapters/scratch-target.js";
-import { storeFromUrl } from "../adapters/store-url.js";
+import { openSource } from "../sources/open-source.js";
 import { loadConfig } from "../config/load-config.js";
 import type { Config } from "../config/config-schema.js";
 import { EXIT, exitCodeFor } from "../exit-codes.js";
@@ -78,25 +77,11 @@ export async function runWithConfig(out: Output, config: Config, signal: AbortSi
 
 /** The run's ports and input from the configuration; throws what the configuration gets wrong (a key file that cannot be read). */
 async function build(out: Output, config: Config, signal: AbortSignal): Promise<{ deps: NightlyDeps; input: NightlyInput }> {
-  const store = await storeFromUrl(config.store.url, "store.url", {
-    ...(config.store.endpoint ? { endpoint: config.store.endpoint } : {}),
-    ...(config.store.region ? { region: config.store.region } : {}),
-    ...(config.store.profile ? { profile: config.store.profile } : {}),
-    ...(config.store.pathStyle !== undefined ? { pathStyle: config.store.pathStyle } : {}),
-    ...(config.store.lockDays ? { lockUntil: new Date(Date.now() + config.store.lockDays * 86_400_000) } : {}),
-  });
-  const enc = config.encryption;
-  const encryption = enc ? encryptionKeys({ recipient: enc.recipients, ...(enc.recipientsFile ? { recipientsFile: enc.recipientsFile } : {}), ...(enc.passphraseEnv ? { passphraseEnv: enc.passphraseEnv } : {}) }) : undefined;
-  const decryption = enc ? decryptionKeys({ identity: enc.identityFile ? [enc.identityFile] : [], ...(enc.passphraseEnv ? { passphraseEnv: enc.passphraseEnv } : {}) }) : undefined;
+  const lockUntil = lockUntilFor(config.store.lockDays);
+  const store = await storeFromConfig(config.store, lockUntil);
+  const { encryption, decryption } = keysFromConfig(config.encryption);
   const runHook = hookRunner(config.verify.hook);
   const src = config.source;
-  const openSource = async (): Promise<OpenedSource> => {
-    if (src.url) {
-      const t = postgresTarget(src.url, "source.url");
-      return { connect: t.connect, describe: { kind: "postgres-url", host: t.host, port: t.port, database: t.database, user: t.user }, close: async () => {} };
-    }
-    return (await import("./run-rds-source.js")).openRdsSource(out, src, signal, store);
-  };
   const input: NightlyInput = {
     jobs: config.backup.jobs,
     compression: config.backup.compression,
@@ -105,12 +90,12 @@ async function build(out: Output, config: Config, signal: AbortSignal): Promise<
     ...(encryption ? { encryption } : {}),
     ...(decryption ? { decryption } : {}),
     ...(config.retention ? { retention: config.retention } : {}),
-    ...(config.store.lockDays ? { lockUntil: new Date(Date.now() + config.store.lockDays * 86_400_000) } : {}),
+    ...(lockUntil ? { lockUntil } : {}),
   };
   const deps: NightlyDeps = {
     store,
     tool: TOOL,
-    openSource,
+    openSource: () => openSource(out, src, signal, store),
     sourceIsSnapshot: Boolean(src.rdsInstance),
     openScratch: async (needs) => {
       const s = await openScratch(config.verify.target, needs, config.verify.scratchDir);

@@ -10,13 +10,13 @@ export function registerSnapshot(program: Command): void {
     .option("--json", "print the result as one JSON object")
     .action((opts: AwsFlags & { rdsInstance: string; snapshotId?: string; waitMinutes: number; json?: boolean }) =>
       runCommand(opts, async (out) => {
-        const [{ awsClients, snapshotErrorText }, { takeSnapshot }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
+        const [{ awsClients }, { takeSnapshot }] = await Promise.all([import("../adapters/aws-clients.js"), import("@cobalt-backup/core/rds")]);
         const { rds } = awsClients(opts);
         const r = await takeSnapshot(
           { rds, onProgress: (e) => out.progress(`snapshot: ${e.detail ?? e.step}`) },
           { instance: opts.rdsInstance, waitMs: opts.waitMinutes * 60_000, ...(opts.snapshotId ? { snapshotId: opts.snapshotId } : {}), ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}) },
         );
-        if (r.isErr()) return out.failWith({ _tag: r.error._tag, message: snapshotErrorText(r.error) });
+        if (r.isErr()) return out.failWith(r.error);
         out.result({ snapshotId: r.value.snapshotId, createdAt: r.value.createdAt.toISOString() }, `snapshot ${r.value.snapshotId} of ${opts.rdsInstance} is available`);
       }),
     );

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { UsageError } from "../adapters/postgres-url.js";
+import { UsageError } from "../usage-error.js";
 import { configSchema, type Config } from "./config-schema.js";
 
 /** Levenshtein distance, for "did you mean" on misspelt keys. */

@@ -1,12 +1,12 @@
 import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "../manifest/manifest.js";
 import { SESSION_SETTINGS } from "../pg/session.js";
-import { ResultAsync } from "../result.js";
-import { backupPrefix } from "../store/backup-id.js";
+import type { ResultAsync } from "../result.js";
+import { backupPrefix } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { fail, type DumpError } from "./dump-errors.js";
+import { fail, settleDump, type DumpError } from "./dump-errors.js";
 import type { DumpPlan, UnitMarker } from "./dump-plan.js";
 import { validMarker } from "./dump-unit.js";
-import { dumpErrorOf, putJson, readPlan } from "./plan-dump.js";
+import { putJson, readPlan } from "./plan-dump.js";
 
 export interface CommitDeps {
   store: BackupStore;
@@ -37,7 +37,7 @@ export interface CommitOutput {
  * `manifest.json`, the commit marker, last.
  */
 export function commitBackup(deps: CommitDeps, input: CommitInput): ResultAsync<CommitOutput, DumpError> {
-  return ResultAsync.fromPromise(
+  return settleDump(
     (async () => {
       const plan = await readPlan(deps.store, input.id);
       if (!plan) return fail({ _tag: "PlanMissing", id: input.id, message: `backup ${input.id} has no plan: there is nothing to commit` });
@@ -62,7 +62,7 @@ export function commitBackup(deps: CommitDeps, input: CommitInput): ResultAsync<
       await putJson(deps.store, `${prefix}${MANIFEST_KEY}`, manifest, deps.signal);
       return { id: plan.id, manifest, manifestKey: `${prefix}${MANIFEST_KEY}`, units: plan.units.length, reusedUnits: manifest.units.reused };
     })(),
-    (e) => dumpErrorOf(e, deps.signal),
+    deps.signal,
   );
 }
 

@@ -1,3 +1,8 @@
+import type { Readable } from "node:stream";
+import { writeObject, type WriteObjectOptions, type WrittenObject } from "../object/write-object.js";
+import { failWith, settle, unexpected, type Fail, type ResultAsync, type Unexpected } from "../result.js";
+import type { BackupStore } from "../store/backup-store.js";
+import { abortReason } from "../util/errors.js";
 import type { SchemaError } from "../schema/errors.js";
 import type { StoreError } from "../store/backup-store.js";
 
@@ -15,17 +20,36 @@ export type DumpError =
   | { _tag: "PlanMissing"; id: string; message: string }
   /** A stored plan that cannot be continued as asked: another snapshot, or a live source. */
   | { _tag: "ResumeRefused"; id: string; message: string }
-  /** The signal fired: every upload was aborted and what was written deleted. */
-  | { _tag: "Interrupted"; reason: string; message: string };
+  /** The signal fired: uploads were aborted (and, for a live source, what was written deleted). */
+  | { _tag: "Interrupted"; reason: string; message: string }
+  | Unexpected;
 
-/** A DumpError carried through code that throws; converted back once, at the stage's edge. */
-export class DumpFailure extends Error {
-  constructor(readonly error: DumpError) {
-    super(error.message);
-    this.name = error._tag;
-  }
+export const fail: Fail<DumpError> = failWith();
+
+/**
+ * A dump stage's work as its Result: a Failure's error, `Interrupted` once the signal fired, or
+ * `Unexpected` for anything else thrown.
+ */
+export const settleDump = <T>(work: Promise<T>, signal?: AbortSignal): ResultAsync<T, DumpError> =>
+  settle(
+    work,
+    (e): DumpError => {
+      if (signal?.aborted) {
+        const reason = abortReason(signal);
+        return { _tag: "Interrupted", reason, message: `${reason}: the backup stopped; its uploads were aborted` };
+      }
+      return unexpected(e, "backup failed");
+    },
+    signal,
+  );
+
+/**
+ * Writes one object of the backup, or throws: the store's refusal as `StoreFailed`, the source's
+ * own failure as it came (a Failure of ours passes through; the caller names anything else).
+ */
+export async function writeOrThrow(store: BackupStore, key: string, source: Readable, opts: WriteObjectOptions): Promise<WrittenObject> {
+  const r = await writeObject(store, key, source, opts);
+  if (r.isOk()) return r.value;
+  if (r.error._tag === "StoreFailed") return fail({ _tag: "StoreFailed", storeError: r.error.storeError, message: r.error.message });
+  throw r.error.cause;
 }
-
-export const fail = (error: DumpError): never => {
-  throw new DumpFailure(error);
-};

@@ -68,3 +68,7 @@ export type PlanUnit = z.infer<typeof unitSchema>;
  */
 export const unitMarkerSchema = tablePartSchema.extend({ unit: z.number().int().nonnegative(), attempt: z.string() });
 export type UnitMarker = z.infer<typeof unitMarkerSchema>;
+
+/** Units largest first, so the longest COPY starts at once and small ones fill the gaps; plan order among equals. */
+export const largestFirst = (units: readonly PlanUnit[]): PlanUnit[] =>
+  [...units].sort((a, b) => (b.kind === "table" ? b.sizeBytes : 0) - (a.kind === "table" ? a.sizeBytes : 0) || a.unit - b.unit);

@@ -1,16 +1,16 @@
 import { to as copyTo } from "pg-copy-streams";
 import type { PgClient, PgConnect } from "../pg/session.js";
-import { ResultAsync } from "../result.js";
-import { backupPrefix } from "../store/backup-id.js";
+import { Failure, type ResultAsync } from "../result.js";
+import { backupPrefix } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
-import { unitCopySql } from "./copy-plan.js";
-import { DumpFailure, fail, type DumpError } from "./dump-errors.js";
+import { unitCopySql } from "./chunks.js";
+import { fail, settleDump, writeOrThrow, type DumpError } from "./dump-errors.js";
 import { markerKey, unitMarkerSchema, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
-import type { EncryptionKeys } from "./encryption.js";
-import { largeObjectStream, listLargeObjects } from "./large-objects.js";
-import { connectSource, dumpErrorOf, putJson, readPlan } from "./plan-dump.js";
-import { writeObject, type ObjectFormat } from "./write-object.js";
+import type { EncryptionKeys } from "../object/encryption.js";
+import { largeObjectStream, listLargeObjects } from "../pg/large-objects.js";
+import { connectSource, putJson, readPlan } from "./plan-dump.js";
+import type { ObjectEncoding } from "../object/encoding.js";
 
 export interface UnitDeps {
   connect: PgConnect;
@@ -58,7 +58,7 @@ export interface UnitRunResult extends UnitResult {
  * done again (its object overwritten).
  */
 export function dumpUnit(deps: UnitDeps, input: UnitInput): ResultAsync<UnitResult, DumpError> {
-  return ResultAsync.fromPromise(
+  return settleDump(
     (async () => {
       const plan = await readPlan(deps.store, input.id);
       if (!plan) return fail({ _tag: "PlanMissing", id: input.id, message: `backup ${input.id} has no plan: plan it first` });
@@ -76,14 +76,14 @@ export function dumpUnit(deps: UnitDeps, input: UnitInput): ResultAsync<UnitResu
         await client.end().catch(() => {});
       }
     })(),
-    (e) => dumpErrorOf(e, deps.signal),
+    deps.signal,
   );
 }
 
 export const reusedResult = (m: UnitMarker): UnitResult => ({ unit: m.unit, key: m.key, rows: m.rows, bytes: m.bytes, rawBytes: m.rawBytes, reused: true });
 
 /** The object format a plan asks for; encrypting needs its recipients (never stored in the plan's keys). */
-export function formatOf(plan: DumpPlan, encryption?: EncryptionKeys): { format: ObjectFormat } {
+export function formatOf(plan: DumpPlan, encryption?: EncryptionKeys): { format: ObjectEncoding } {
   if (plan.settings.encryption && !encryption) {
     fail({ _tag: "ResumeRefused", id: plan.id, message: `backup ${plan.id} is encrypted for ${plan.settings.encryption.recipients.length} recipient(s): the same recipients are needed to continue it` });
   }
@@ -138,7 +138,7 @@ export async function runUnit(
   store: BackupStore,
   plan: DumpPlan,
   unit: PlanUnit,
-  opts: { attempt: string; format: ObjectFormat; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
+  opts: { attempt: string; format: ObjectEncoding; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
 ): Promise<UnitRunResult> {
   const prefix = backupPrefix(plan.id);
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
@@ -158,13 +158,14 @@ export async function runUnit(
         ? client.query(copyTo(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
         : largeObjectStream(client, await listLargeObjects(client));
     // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
-    written = await writeObject(store, `${prefix}${unit.key}`, source, opts.format, {
+    written = await writeOrThrow(store, `${prefix}${unit.key}`, source, {
+      ...opts.format,
       ...(unit.kind === "table" ? { expectedBytes: unit.sizeBytes * 2 } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       onRaw,
     });
   } catch (cause) {
-    if (cause instanceof DumpFailure || (cause as Error)?.name === "StoreWriteFailed") throw cause;
+    if (cause instanceof Failure) throw cause;
     if (unit.kind === "large-objects") fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
     return fail({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
   }
@@ -174,7 +175,7 @@ export async function runUnit(
     bytes: written.bytes,
     sha256: written.sha256,
     // Large objects: the record count, not lines.
-    rows: unit.kind === "large-objects" ? unit.count : written.lines,
+    rows: unit.kind === "large-objects" ? unit.count : written.rawLines,
     rawBytes: written.rawBytes,
     rawSha256: written.rawSha256,
     attempt: opts.attempt,

@@ -5,18 +5,17 @@ import { MANIFEST_KEY, type BackupSource } from "../manifest/manifest.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { ident, qname } from "../pg/sql.js";
-import { ResultAsync } from "../result.js";
-import { backupPrefix } from "../store/backup-id.js";
+import type { ResultAsync } from "../result.js";
+import { backupPrefix } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { abortReason, causeMessage } from "../util/errors.js";
 import { readableOf } from "../util/readable.js";
 import { chunkRanges, defaultSplitThreshold, type ChunkRange } from "./chunks.js";
-import { DumpFailure, fail, type DumpError } from "./dump-errors.js";
+import { fail, settleDump, writeOrThrow, type DumpError } from "./dump-errors.js";
 import { PLAN_FORMAT, PLAN_KEY, UNITS_KEY, dumpPlanSchema, type DumpPlan, type PlanUnit } from "./dump-plan.js";
-import type { EncryptionKeys } from "./encryption.js";
-import { readSequenceStates } from "./sequences.js";
-import { StoreWriteFailed, isEncrypted, objectSuffix, writeObject, type ObjectFormat } from "./write-object.js";
-import type { Compression } from "./compression.js";
+import type { EncryptionKeys } from "../object/encryption.js";
+import { readSequenceStates } from "../pg/sequences.js";
+import { encryptionRecord, objectSuffix, type ObjectEncoding } from "../object/encoding.js";
+import type { Compression } from "../object/compression.js";
 
 /** How the source is described in plans and manifests; never holds a password. */
 export type SourceDescription = Pick<BackupSource, "kind" | "host" | "port" | "database" | "user" | "instance" | "snapshotId">;
@@ -69,7 +68,7 @@ export interface PlanDeps {
  * snapshot: units already done then need not run again.
  */
 export function planDump(deps: PlanDeps, input: PlanInput): ResultAsync<PlanSummary, DumpError> {
-  return ResultAsync.fromPromise(
+  return settleDump(
     (async () => {
       const existing = await readPlan(deps.store, input.id);
       if (existing) return summary(checkResumable(existing, input), true);
@@ -84,7 +83,7 @@ export function planDump(deps: PlanDeps, input: PlanInput): ResultAsync<PlanSumm
         await client.end().catch(() => {});
       }
     })(),
-    (e) => dumpErrorOf(e, deps.signal),
+    deps.signal,
   );
 }
 
@@ -128,17 +127,6 @@ export async function connectSource(connect: PgConnect, what: string): Promise<P
     const p = describeConnectError(cause, what);
     return fail({ _tag: "SourceConnectFailed", reason: p.reason, message: p.message, retryable: p.retryable });
   }
-}
-
-/** The one conversion of what a dump stage threw into its error. */
-export function dumpErrorOf(e: unknown, signal?: AbortSignal): DumpError {
-  if (signal?.aborted) {
-    const reason = abortReason(signal);
-    return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
-  }
-  if (e instanceof DumpFailure) return e.error;
-  if (e instanceof StoreWriteFailed) return { _tag: "StoreFailed", storeError: e.storeError, message: e.storeError.message };
-  return { _tag: "SnapshotFailed", message: `backup failed: ${causeMessage(e)}` };
 }
 
 /**
@@ -220,7 +208,7 @@ export async function makePlan(
   await input.afterCapture?.(schema);
   input.signal?.throwIfAborted();
 
-  const format: ObjectFormat = { compression: input.settings.compression, ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}), ...(input.settings.encryption ? { encryption: input.settings.encryption } : {}) };
+  const format: ObjectEncoding = { compression: input.settings.compression, ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}), ...(input.settings.encryption ? { encryption: input.settings.encryption } : {}) };
   const ext = objectSuffix(format);
   const total = schema.tables.reduce((s, t) => s + t.sizeBytes, 0);
   const threshold = input.settings.splitLargerThan ?? defaultSplitThreshold(total, input.settings.jobs);
@@ -247,8 +235,7 @@ export async function makePlan(
   const sequences = await readSequenceStates(client, schema.sequences);
 
   const schemaKey = `schema.json${ext}`;
-  const written = await writeObject(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), format, input.signal ? { signal: input.signal } : {});
-  const encrypted = isEncrypted(format);
+  const written = await writeOrThrow(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), { ...format, ...(input.signal ? { signal: input.signal } : {}) });
   const plan: DumpPlan = {
     format: PLAN_FORMAT,
     id: input.id,
@@ -258,7 +245,7 @@ export async function makePlan(
     settings: {
       compression: input.settings.compression,
       ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}),
-      encryption: encrypted ? { format: "age", recipients: [...input.settings.encryption!.recipients], passphrase: Boolean(input.settings.encryption!.passphrase) } : null,
+      encryption: encryptionRecord(input.settings.encryption),
       lockUntil: input.settings.lockUntil ? input.settings.lockUntil.toISOString() : null,
       splitLargerThan: threshold,
       jobs: input.settings.jobs,

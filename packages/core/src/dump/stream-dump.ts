@@ -1,16 +1,16 @@
 import type { Manifest } from "../manifest/manifest.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
 import { qname } from "../pg/sql.js";
-import { ResultAsync } from "../result.js";
+import { Failure, type ResultAsync } from "../result.js";
 import type { SchemaCapture } from "../schema/model.js";
-import { backupPrefix, newBackupId } from "../store/backup-id.js";
+import { backupPrefix, newBackupId } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { buildManifest } from "./commit-backup.js";
-import { DumpFailure, fail, type DumpError } from "./dump-errors.js";
-import type { DumpPlan, PlanUnit, UnitMarker } from "./dump-plan.js";
+import { fail, settleDump, type DumpError } from "./dump-errors.js";
+import { largestFirst, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
 import { formatOf, runUnit, unitLabel, validMarker } from "./dump-unit.js";
-import { checkResumable, connectSource, dumpErrorOf, freeze, makePlan, putJson, readPlan, type DumpSettings, type SourceDescription } from "./plan-dump.js";
+import { checkResumable, connectSource, freeze, makePlan, putJson, readPlan, type DumpSettings, type SourceDescription } from "./plan-dump.js";
 import { MANIFEST_KEY } from "../manifest/manifest.js";
 
 export type { DumpError } from "./dump-errors.js";
@@ -77,7 +77,7 @@ export interface DumpOutput {
  */
 export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
   const run = (input.consistency ?? "live") === "live" ? runLive : runFrozen;
-  return ResultAsync.fromPromise(run(deps, input), (e) => dumpErrorOf(e, deps.signal));
+  return settleDump(run(deps, input), deps.signal);
 }
 
 const attemptId = () => `attempt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -163,10 +163,6 @@ class UnitRun {
     await Promise.all(this.clients.map((c) => c.end().catch(() => {})));
   }
 }
-
-/** Units largest first, so the longest COPY starts at once and small ones fill the gaps. */
-const largestFirst = (units: readonly PlanUnit[]): PlanUnit[] =>
-  [...units].sort((a, b) => (b.kind === "table" ? b.sizeBytes : 0) - (a.kind === "table" ? a.sizeBytes : 0) || a.unit - b.unit);
 
 async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   if (input.resume) {
@@ -319,11 +315,11 @@ async function commit(deps: DumpDeps, plan: DumpPlan, run: UnitRun, dataMs: numb
 }
 
 function asFailure(cause: unknown, plan: DumpPlan, unit: PlanUnit): unknown {
-  if (cause instanceof DumpFailure || (cause as Error)?.name === "StoreWriteFailed") return cause;
+  if (cause instanceof Failure) return cause;
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
-  if (!t) return new DumpFailure({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+  if (!t) return new Failure<DumpError>({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
   const display = `${t.schema}.${t.table}`;
-  return new DumpFailure({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
+  return new Failure<DumpError>({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
 }
 
 async function checkWritable(store: BackupStore): Promise<void> {
@@ -331,9 +327,10 @@ async function checkWritable(store: BackupStore): Promise<void> {
   if (writable.isErr()) fail({ _tag: "StoreFailed", storeError: writable.error, message: writable.error.message });
 }
 
+/** Best effort: what a failed delete leaves is an unfinished backup, which prune removes. */
 async function deleteUnder(store: BackupStore, prefix: string): Promise<void> {
   const listed = await store.list(prefix);
-  if (listed.isOk() && listed.value.length > 0) await store.delete(listed.value.map((o) => o.key));
+  if (listed.isOk() && listed.value.length > 0) await store.delete(listed.value.map((o) => o.key)).match(() => {}, () => {});
 }
 
 /**

@@ -1,26 +1,22 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { copyFromSql } from "../dump/copy-plan.js";
-import type { DecryptionKeys } from "../dump/encryption.js";
-import { setvalSql } from "../dump/sequences.js";
+import { openBackup, openChecked, type BackupReadError } from "../catalog/open-backup.js";
+import { readLargeObjectRecords } from "../object/large-object-records.js";
+import { corruptObject } from "../object/read-object.js";
+import type { DecryptionKeys } from "../object/encryption.js";
+import { copyFromSql } from "../pg/copy-sql.js";
+import { setvalSql } from "../pg/sequences.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { SESSION_SETTINGS } from "../pg/session.js";
 import { dollarQuote, literal, qname } from "../pg/sql.js";
-import { ResultAsync } from "../result.js";
+import { Failure, failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
 import { createRolesScript, type CreateRolesOptions } from "../schema/roles.js";
-import type { CatalogError } from "../store/backup-catalog.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
 import { causeMessage } from "../util/errors.js";
 
 /** Why an export stopped. Errors before `ObjectCorrupt`/`WriteFailed` mid-stream wrote nothing. */
-export type ExportError =
-  | CatalogError
-  | { _tag: "ObjectMissing"; key: string; message: string }
-  | { _tag: "ObjectCorrupt"; key: string; message: string }
-  | { _tag: "DecryptionFailed"; key: string; message: string }
-  | { _tag: "WriteFailed"; message: string };
+export type ExportError = BackupReadError | { _tag: "WriteFailed"; message: string } | Unexpected;
 
 export interface ExportDeps {
   store: BackupStore;
@@ -62,14 +58,7 @@ export interface ExportOutput {
 /** Raw bytes per `lo_put` call: 256 KiB of hex text per line. */
 const LO_CHUNK = 128 * 1024;
 
-class ExportFailure extends Error {
-  constructor(readonly error: ExportError) {
-    super(error.message);
-  }
-}
-const fail = (error: ExportError): never => {
-  throw new ExportFailure(error);
-};
+const fail: Fail<ExportError> = failWith();
 
 /**
  * Writes one plain SQL script that stock `psql -v ON_ERROR_STOP=1 -f script.sql` restores into an
@@ -86,9 +75,7 @@ const fail = (error: ExportError): never => {
  * `out` is not ended: the caller owns it.
  */
 export function exportSql(deps: ExportDeps, input: ExportInput, out: Writable): ResultAsync<ExportOutput, ExportError> {
-  return ResultAsync.fromPromise(runExport(deps, input, out), (e) =>
-    e instanceof ExportFailure || e instanceof BackupReadFailure ? e.error : { _tag: "WriteFailed", message: `writing the SQL script failed: ${causeMessage(e)}` },
-  );
+  return settle(runExport(deps, input, out), (e) => unexpected(e, "export failed"));
 }
 
 /** Writes with backpressure; remembers the stream's first error and rejects every later write. */
@@ -170,8 +157,6 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
   const tag = dollarQuote(block);
   return `DO ${tag}\n${block}${tag};\n`;
 }
-
-
 
 async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
   const { store, id } = { store: deps.store, id: input.id };
@@ -271,6 +256,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
         .write(`${inCopy ? "\n\\.\n" : "\n"}DO $cobalt$ BEGIN RAISE EXCEPTION 'cobalt-backup export-sql failed: %', ${literal(commentText(reason))}; END $cobalt$;\n`)
         .catch(() => {});
     }
+    if (w.failed && !(e instanceof Failure)) fail({ _tag: "WriteFailed", message: `writing the SQL script failed: ${causeMessage(e)}` });
     throw e;
   } finally {
     w.release();
@@ -295,45 +281,10 @@ async function writeItem(w: SqlWriter, item: DdlItem): Promise<void> {
   await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${statement(item.sql)}\n`);
 }
 
-/**
- * Turns the large-object stream (records `LO <oid> <bytes>\n` + bytes) into `lo_create` with the
- * original oid and `lo_put` calls of at most LO_CHUNK bytes each, holding at most one chunk.
- */
-async function writeLargeObjects(w: SqlWriter, input: AsyncIterable<Buffer>): Promise<number> {
-  let buffer: Buffer = Buffer.alloc(0);
-  let current: { oid: string; left: number; offset: number } | undefined;
-  let count = 0;
-  for await (const piece of input) {
-    buffer = buffer.length ? Buffer.concat([buffer, piece]) : piece;
-    for (;;) {
-      if (!current) {
-        const nl = buffer.indexOf(10);
-        if (nl === -1) {
-          if (buffer.length > 64) throw new Error("large-object stream is malformed (bad record header)");
-          break;
-        }
-        const m = /^LO (\d+) (\d+)$/.exec(buffer.subarray(0, nl).toString("latin1"));
-        if (!m) throw new Error("large-object stream is malformed (bad record header)");
-        buffer = buffer.subarray(nl + 1);
-        current = { oid: m[1]!, left: Number(m[2]), offset: 0 };
-        await w.write(`SELECT pg_catalog.lo_create('${current.oid}'::pg_catalog.oid);\n`);
-        count++;
-      }
-      if (current.left === 0) {
-        current = undefined;
-        continue;
-      }
-      // Wait for a whole chunk unless the object ends sooner: fewer, fuller lo_put calls.
-      const want = Math.min(current.left, LO_CHUNK);
-      if (buffer.length < want) break;
-      const chunk = buffer.subarray(0, want);
-      await w.write(`SELECT pg_catalog.lo_put('${current.oid}'::pg_catalog.oid, ${current.offset}, '\\x${chunk.toString("hex")}'::pg_catalog.bytea);\n`);
-      current.offset += want;
-      current.left -= want;
-      buffer = buffer.subarray(want);
-    }
-  }
-  if (current && current.left > 0) throw new Error(`large-object stream ended inside large object ${current.oid}`);
-  if (buffer.length > 0) throw new Error("large-object stream has trailing bytes");
-  return count;
+/** The large-object records as `lo_create` with the original oid and `lo_put` calls of at most LO_CHUNK bytes each. */
+function writeLargeObjects(w: SqlWriter, input: AsyncIterable<Buffer>): Promise<number> {
+  return readLargeObjectRecords(input, {
+    begin: (oid) => w.write(`SELECT pg_catalog.lo_create('${oid}'::pg_catalog.oid);\n`),
+    write: (oid, offset, chunk) => w.write(`SELECT pg_catalog.lo_put('${oid}'::pg_catalog.oid, ${offset}, '\\x${chunk.toString("hex")}'::pg_catalog.bytea);\n`),
+  }, LO_CHUNK);
 }

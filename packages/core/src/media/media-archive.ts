@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
-import { pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { extract as tarExtract, type Header } from "tar-stream";
-import { decompressor, type Compression } from "../dump/compression.js";
-import { DecryptionError, decryptedStream, type DecryptionKeys } from "../dump/encryption.js";
-import { backupPrefix } from "../store/backup-id.js";
+import { backupPrefix } from "../object/backup-id.js";
+import type { Compression } from "../object/compression.js";
+import type { DecryptionKeys } from "../object/encryption.js";
+import { readObject, storedMismatch } from "../object/read-object.js";
+import { Failure, failWith, type Fail, type Unexpected } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
-import { IntegrityError, Verifier } from "../util/meter.js";
-import { storedDigest } from "../store/verified-read.js";
+import { IntegrityError } from "../util/meter.js";
 
 /** Why a files backup or restore stopped. Nothing is committed (no manifest) after a backup error. */
 export type MediaError =
@@ -18,7 +19,8 @@ export type MediaError =
   | { _tag: "BackupNotFound"; id: string; message: string }
   | { _tag: "NotAFilesBackup"; id: string; message: string }
   | { _tag: "ManifestInvalid"; id: string; message: string }
-  | { _tag: "KeysMissing"; id: string; message: string }
+  /** The backup is encrypted and no identity or passphrase was given: nothing was read. */
+  | { _tag: "KeysMissing"; id: string; recipients: string[]; passphrase: boolean; message: string }
   | { _tag: "DecryptionFailed"; key: string; message: string }
   /** The stored archive's bytes differ from the manifest (size or sha256): it is corrupt. */
   | { _tag: "IntegrityFailed"; key: string; message: string }
@@ -29,22 +31,11 @@ export type MediaError =
   | { _tag: "TargetNotEmpty"; to: string; message: string }
   | { _tag: "WriteFailed"; path: string; message: string }
   /** After extraction a restored entry, read back from disk, differs from the manifest. */
-  | { _tag: "RestoreCheckFailed"; path: string; message: string };
+  | { _tag: "RestoreCheckFailed"; path: string; message: string }
+  | Unexpected;
 
-export { storedDigest };
-
-export class MediaFailure extends Error {
-  constructor(readonly error: MediaError) {
-    super(error.message);
-  }
-}
-export const fail = (error: MediaError): never => {
-  throw new MediaFailure(error);
-};
-
-/** Maps anything thrown to a MediaError; `fallback` describes what was being done. */
-export const toMediaError = (e: unknown, fallback: (message: string) => MediaError): MediaError =>
-  e instanceof MediaFailure ? e.error : fallback(causeMessage(e));
+export const fail: Fail<MediaError> = failWith();
+const failed = (e: unknown): MediaError | undefined => (e instanceof Failure ? (e.error as MediaError) : undefined);
 
 /** `mtime` in ms as a pax decimal of seconds (`1700000000.123`), which GNU tar and bsdtar read. */
 export const paxSeconds = (ms: number): string => (ms / 1000).toFixed(3);
@@ -95,40 +86,27 @@ export type EntryHandler = (header: Header, body: AsyncIterable<Buffer>) => Prom
  * reported as such (naming it) even when decompression or an entry check noticed first.
  */
 export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: DecryptionKeys | undefined, onEntry: EntryHandler): Promise<void> {
-  const fullKey = `${backupPrefix(ref.id)}${ref.key}`;
-  const got = await store.get(fullKey);
-  if (got.isErr()) fail({ _tag: "StoreFailed", storeError: got.error, message: `reading ${ref.key} of ${ref.id}: ${got.error.message}` });
-  const body = got.isOk() ? got.value : (undefined as never);
-  let stream: Readable = pipeline(body, new Verifier(ref.key, ref), () => {}) as unknown as Readable;
-  if (ref.encrypted) {
-    try {
-      stream = await decryptedStream(stream, keys ?? { identities: [] });
-    } catch (e) {
-      body.destroy();
-      const reason = e instanceof DecryptionError ? e.message : causeMessage(e);
-      // No key opens it: a wrong key, or a corrupt object, which its stored digest tells.
-      const stored = await storedDigest(store, fullKey);
-      if (stored && (stored.bytes !== ref.bytes || stored.sha256 !== ref.sha256)) {
-        fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} is corrupt: it does not match the manifest's size and sha256 (files backup ${ref.id} in ${store.location})` });
-      }
-      fail({ _tag: "DecryptionFailed", key: ref.key, message: `cannot decrypt ${ref.key} of files backup ${ref.id}: ${reason}` });
-    }
+  const location = `${backupPrefix(ref.id)}${ref.key}`;
+  const where = `files backup ${ref.id} in ${store.location}`;
+  const opened = await readObject(store, location, ref, { compression: ref.compression, encrypted: ref.encrypted, ...(keys ? { keys } : {}) });
+  if (opened.isErr()) {
+    const e = opened.error;
+    if (e._tag === "StoreFailed") fail({ _tag: "StoreFailed", storeError: e.storeError, message: `reading ${ref.key} of ${ref.id}: ${e.message}` });
+    if (e._tag === "ObjectCorrupt") fail({ _tag: "IntegrityFailed", key: ref.key, message: `${e.message} (${where})` });
+    fail({ _tag: "DecryptionFailed", key: ref.key, message: `cannot decrypt ${ref.key} of files backup ${ref.id}: ${e.reason}` });
   }
-  const raw = pipeline(stream, decompressor(ref.compression), new Verifier(ref.key, { bytes: ref.rawBytes, sha256: ref.rawSha256 }), () => {}) as unknown as Readable;
+  const raw = opened.isOk() ? opened.value : (undefined as never);
   try {
     await forEachEntry(raw, onEntry);
   } catch (e) {
-    body.destroy();
     raw.destroy();
-    if (e instanceof IntegrityError) fail({ _tag: "IntegrityFailed", key: ref.key, message: `${e.message} (files backup ${ref.id} in ${store.location})` });
-    if (e instanceof MediaFailure && (e.error._tag === "WriteFailed" || e.error._tag === "UnsafeEntry")) throw e;
+    if (e instanceof IntegrityError) fail({ _tag: "IntegrityFailed", key: ref.key, message: `${e.message} (${where})` });
+    const tag = failed(e)?._tag;
+    if (tag === "WriteFailed" || tag === "UnsafeEntry") throw e;
     // Decompression, decryption, tar parsing or an entry check failed: is the stored object intact?
-    const stored = await storedDigest(store, fullKey);
-    if (stored && (stored.bytes !== ref.bytes || stored.sha256 !== ref.sha256)) {
-      const detail = stored.bytes !== ref.bytes ? `${stored.bytes} bytes, the manifest recorded ${ref.bytes}` : `sha256 ${stored.sha256} does not match the manifest's ${ref.sha256}`;
-      fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} is corrupt: ${detail} (files backup ${ref.id} in ${store.location})` });
-    }
-    if (e instanceof MediaFailure) throw e;
+    const corrupt = await storedMismatch(store, location, ref);
+    if (corrupt) fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} is corrupt: ${corrupt} (${where})` });
+    if (tag) throw e;
     fail({ _tag: "IntegrityFailed", key: ref.key, message: `object ${ref.key} of files backup ${ref.id} cannot be read as an archive: ${causeMessage(e)}` });
   }
 }

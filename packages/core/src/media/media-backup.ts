@@ -1,21 +1,22 @@
 import { constants, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, stat, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { PassThrough, Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { pack as tarPack, type Header, type Pack } from "tar-stream";
-import { compressor, suffix, type Compression } from "../dump/compression.js";
-import { encryptingStream, type DecryptionKeys, type EncryptionKeys } from "../dump/encryption.js";
+import { readJson } from "../catalog/backup-catalog.js";
+import { FILES_ARCHIVE_BASE, FILES_MANIFEST_FORMAT, isFilesManifest, type DirectoryEntry, type FilesEntry, type FilesManifest, type FilesVerification, type SymlinkEntry } from "../manifest/files-manifest.js";
 import { MANIFEST_KEY, VERIFIED_KEY } from "../manifest/manifest.js";
-import { ResultAsync } from "../result.js";
-import { readJson } from "../store/backup-catalog.js";
-import { backupPrefix, newBackupId } from "../store/backup-id.js";
+import { backupPrefix, newBackupId } from "../object/backup-id.js";
+import type { Compression } from "../object/compression.js";
+import { encryptionRecord, encrypts, objectSuffix } from "../object/encoding.js";
+import type { DecryptionKeys, EncryptionKeys } from "../object/encryption.js";
+import { storedDigest } from "../object/read-object.js";
+import { writeObject } from "../object/write-object.js";
+import { Failure, settle, unexpected, type ResultAsync } from "../result.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
-import { Meter } from "../util/meter.js";
 import { readableOf } from "../util/readable.js";
-import { checkArchive, fail, hashBody, isoMs, MediaFailure, paxSeconds, statMs, storedDigest, type ArchiveRef, type MediaError } from "./media-archive.js";
-import { FILES_ARCHIVE_BASE, FILES_MANIFEST_FORMAT, isFilesManifest, type DirectoryEntry, type FilesEntry, type FilesManifest, type FilesVerification, type SymlinkEntry } from "./media-manifest.js";
+import { checkArchive, fail, hashBody, isoMs, paxSeconds, statMs, type ArchiveRef, type MediaError } from "./media-archive.js";
 
 export interface FilesProgress {
   phase: "archive" | "verify" | "commit";
@@ -68,9 +69,7 @@ export interface FilesBackupOutput {
  * `verified.json` records the check. On any failure what was written is deleted and no manifest exists.
  */
 export function backupFiles(deps: FilesBackupDeps, input: FilesBackupInput): ResultAsync<FilesBackupOutput, MediaError> {
-  return ResultAsync.fromPromise(runBackup(deps, input), (e): MediaError =>
-    e instanceof MediaFailure ? e.error : { _tag: "ReadFailed", path: input.dir, message: `files backup failed: ${causeMessage(e)}` },
-  );
+  return settle(runBackup(deps, input), (e): MediaError => unexpected(e, "files backup failed"));
 }
 
 interface Collected {
@@ -99,16 +98,10 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
   const name = id.slice(0, id.indexOf("/"));
   await ensureNameIsFiles(deps.store, name);
   const prefix = backupPrefix(id);
-  const encrypted = Boolean(input.encryption && (input.encryption.recipients.length > 0 || input.encryption.passphrase));
-  const archiveKey = `${FILES_ARCHIVE_BASE}${suffix(input.compression)}${encrypted ? ".age" : ""}`;
+  const encrypted = encrypts(input.encryption);
+  const archiveKey = `${FILES_ARCHIVE_BASE}${objectSuffix(input)}`;
   const written: string[] = [];
   let committed = false;
-  const put = async (key: string, body: Readable, expectedBytes?: number): Promise<number> => {
-    const r = await deps.store.put(`${prefix}${key}`, body, { expectedBytes });
-    if (r.isErr()) return fail({ _tag: "StoreFailed", storeError: r.error, message: `writing ${key} of ${id}: ${r.error.message}` });
-    written.push(`${prefix}${key}`);
-    return r.value.bytes;
-  };
 
   try {
     const estimate = await estimateTree(root);
@@ -130,29 +123,22 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
         throw e;
       },
     );
-    const raw = new Meter();
-    const stored = new Meter((b) => {
-      progress.storedBytes += b;
-    });
-    const body = new PassThrough();
     const source = Readable.from(tar as AsyncIterable<Buffer>, { objectMode: false });
-    const compress = compressor(input.compression, input.compressionLevel);
-    const flowing = encrypted
-      ? pipeline(source, raw, compress, await encryptingStream(input.encryption!), stored, body)
-      : pipeline(source, raw, compress, stored, body);
     // An estimate for multipart part sizes: the tar is about the files' size plus headers.
-    const putting = put(archiveKey, body, estimate.bytes + estimate.entries * 1536 + 10_240).catch((e: unknown) => {
-      // A store that gave up without consuming the body must not leave the archive stream waiting.
-      body.destroy(e instanceof Error ? e : new Error(String(e)));
-      throw e;
-    });
-    const [produced, uploaded, flowed] = await Promise.allSettled([producing, putting, flowing]);
+    const writing = writeObject(deps.store, `${prefix}${archiveKey}`, source, { compression: input.compression, compressionLevel: input.compressionLevel, encryption: input.encryption, expectedBytes: estimate.bytes + estimate.entries * 1536 + 10_240, onStored: (b) => void (progress.storedBytes += b) });
+    const produced = await producing.then(() => undefined, (e: unknown) => ({ e }));
+    const uploaded = await writing;
     // A read failure is the cause of everything after it; a store failure is the cause of a broken pipe.
-    if (produced.status === "rejected" && produced.reason instanceof MediaFailure) throw produced.reason;
-    if (uploaded.status === "rejected") throw uploaded.reason;
-    if (flowed.status === "rejected") fail({ _tag: "ReadFailed", path: root, message: `archiving ${root} failed: ${causeMessage(flowed.reason)}` });
-    if (produced.status === "rejected") fail({ _tag: "ReadFailed", path: root, message: `archiving ${root} failed: ${causeMessage(produced.reason)}` });
-    const storedBytes = uploaded.status === "fulfilled" ? uploaded.value : 0;
+    if (produced?.e instanceof Failure) throw produced.e;
+    if (uploaded.isErr()) {
+      const e = uploaded.error;
+      if (e._tag === "StoreFailed") fail({ _tag: "StoreFailed", storeError: e.storeError, message: `writing ${archiveKey} of ${id}: ${e.message}` });
+      else fail({ _tag: "ReadFailed", path: root, message: `archiving ${root} failed: ${causeMessage(e.cause)}` });
+    }
+    if (produced) fail({ _tag: "ReadFailed", path: root, message: `archiving ${root} failed: ${causeMessage(produced.e)}` });
+    const archive = uploaded.isOk() ? uploaded.value : (undefined as never);
+    written.push(archive.key);
+    const storedBytes = archive.bytes;
     const archiveMs = performance.now() - t0;
 
     const manifest: FilesManifest = {
@@ -164,8 +150,8 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
       source: { kind: "directory", name: input.name, dir: root },
       compression: input.compression,
       lockUntil: null,
-      encryption: encrypted ? { format: "age", recipients: [...input.encryption!.recipients], passphrase: Boolean(input.encryption!.passphrase) } : null,
-      archive: { key: archiveKey, bytes: storedBytes, sha256: stored.sha256(), rawBytes: raw.bytes, rawSha256: raw.sha256() },
+      encryption: encryptionRecord(input.encryption),
+      archive: { key: archiveKey, bytes: storedBytes, sha256: archive.sha256, rawBytes: archive.rawBytes, rawSha256: archive.rawSha256 },
       root: { mode: rootStat.mode & 0o7777, mtime: isoMs(statMs(rootStat.mtimeMs)) },
       totals: {
         files: collected.files.length,
@@ -180,14 +166,13 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
       skipped: collected.skipped,
       timings: { archiveMs: Math.round(archiveMs), verifyMs: 0, totalMs: 0 },
     };
-    if (stored.bytes !== storedBytes) fail({ _tag: "IntegrityFailed", key: archiveKey, message: `the store reports ${storedBytes} bytes for ${archiveKey} of ${id}, ${stored.bytes} were sent` });
 
     // Verify: read the archive back from the store and check it against the manifest.
     progress.phase = "verify";
     progress.files = 0;
     progress.bytes = 0;
     deps.onProgress?.({ ...progress });
-    const ref: ArchiveRef = { id, key: archiveKey, bytes: storedBytes, sha256: manifest.archive.sha256, rawBytes: raw.bytes, rawSha256: raw.sha256(), compression: input.compression, encrypted };
+    const ref: ArchiveRef = { id, key: archiveKey, bytes: storedBytes, sha256: manifest.archive.sha256, rawBytes: archive.rawBytes, rawSha256: archive.rawSha256, compression: input.compression, encrypted };
     const verifyKeys = input.verifyDecryption ?? (encrypted && input.encryption!.passphrase ? { identities: [], passphrase: input.encryption!.passphrase } : undefined);
     const v0 = performance.now();
     let unverifiedReason: string | undefined;
@@ -212,7 +197,8 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
     const completed = now();
     manifest.completedAt = completed.toISOString();
     manifest.timings = { archiveMs: Math.round(archiveMs), verifyMs: Math.round(verifyMs), totalMs: Math.round(performance.now() - t0) };
-    await put(MANIFEST_KEY, readableOf(JSON.stringify(manifest, null, 2)));
+    const committing = await deps.store.put(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)));
+    if (committing.isErr()) fail({ _tag: "StoreFailed", storeError: committing.error, message: `writing ${MANIFEST_KEY} of ${id}: ${committing.error.message}` });
     committed = true;
 
     let verification: FilesVerification | null = null;
@@ -230,7 +216,8 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
     }
     return { id, manifest, verification, ...(unverifiedReason ? { unverifiedReason } : {}) };
   } finally {
-    if (!committed && written.length > 0) await deps.store.delete(written);
+    // Best effort: what cannot be deleted now is an unfinished backup, which prune collects.
+    if (!committed && written.length > 0) await deps.store.delete(written).match(() => {}, () => {});
   }
 }
 
@@ -246,7 +233,7 @@ async function ensureNameIsFiles(store: BackupStore, name: string): Promise<void
   if (!newest) return;
   const m = await readJson(store, newest.key, (v) => v);
   if (m.isOk() && !isFilesManifest(m.value)) {
-    fail({ _tag: "NameInUse", name, message: `${store.location} holds database backups named ${name}; give the files backup another name (--name media)` });
+    fail({ _tag: "NameInUse", name, message: `${store.location} holds database backups named ${name}; give the files backup another name` });
   }
 }
 

@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, lstat, lutimes, mkdir, open, readdir, readlink, realpath, rm, symlink, utimes, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { DecryptionKeys } from "../dump/encryption.js";
-import { MANIFEST_KEY } from "../manifest/manifest.js";
-import { ResultAsync } from "../result.js";
-import { readJson } from "../store/backup-catalog.js";
-import { backupPrefix } from "../store/backup-id.js";
+import { readFilesManifest } from "../catalog/backup-catalog.js";
+import { keysMissingError } from "../catalog/open-backup.js";
+import type { FilesManifest } from "../manifest/files-manifest.js";
+import { keysMissing } from "../object/encoding.js";
+import type { DecryptionKeys } from "../object/encryption.js";
+import { settle, unexpected, type ResultAsync } from "../result.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
-import { checkAllSeen, checkContent, fail, hashBody, indexEntries, isoMs, matchHeader, MediaFailure, readArchive, statMs, type IndexedEntry, type MediaError } from "./media-archive.js";
-import { filesManifestSchema, isFilesManifest, type FilesManifest } from "./media-manifest.js";
+import { checkAllSeen, checkContent, fail, hashBody, indexEntries, isoMs, matchHeader, readArchive, statMs, type IndexedEntry, type MediaError } from "./media-archive.js";
 
 export interface FilesRestoreProgress {
   phase: "extract" | "check";
@@ -54,32 +54,18 @@ export interface FilesRestoreOutput {
  * was written is removed, so `to` is as it was.
  */
 export function restoreFiles(deps: FilesRestoreDeps, input: FilesRestoreInput): ResultAsync<FilesRestoreOutput, MediaError> {
-  return ResultAsync.fromPromise(runRestore(deps, input), (e): MediaError =>
-    e instanceof MediaFailure ? e.error : { _tag: "WriteFailed", path: input.to, message: `restoring ${input.id} failed: ${causeMessage(e)}` },
-  );
+  return settle(runRestore(deps, input), (e): MediaError => unexpected(e, `restoring ${input.id} failed`));
 }
 
 /** A files backup's manifest, read and checked; fails with BackupNotFound, NotAFilesBackup or ManifestInvalid. */
 export async function readFilesBackup(store: BackupStore, id: string): Promise<FilesManifest> {
-  const r = await readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => v);
-  if (r.isErr()) {
-    const e = r.error;
-    if (e._tag === "ObjectNotFound") return fail({ _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` });
-    if (e._tag === "Invalid") return fail({ _tag: "ManifestInvalid", id, message: e.message });
-    return fail({ _tag: "StoreFailed", storeError: e, message: e.message });
-  }
-  if (!isFilesManifest(r.value)) return fail({ _tag: "NotAFilesBackup", id, message: `${id} in ${store.location} is a database backup, not a files backup: restore it with 'restore'` });
-  const parsed = filesManifestSchema.safeParse(r.value);
-  if (!parsed.success) return fail({ _tag: "ManifestInvalid", id, message: `${id}/${MANIFEST_KEY} is not a valid files manifest: ${parsed.error.message.slice(0, 300)}` });
-  return parsed.data;
+  const r = await readFilesManifest(store, id);
+  return r.isOk() ? r.value : fail(r.error);
 }
 
 /** Fails closed, before anything is read, when the backup is encrypted and no key was given. */
 export function requireKeys(manifest: FilesManifest, keys: DecryptionKeys | undefined): void {
-  if (manifest.encryption && !(keys && (keys.identities.length > 0 || keys.passphrase))) {
-    const forWhom = manifest.encryption.recipients.length ? ` for ${manifest.encryption.recipients.join(", ")}` : "";
-    fail({ _tag: "KeysMissing", id: manifest.id, message: `files backup ${manifest.id} is encrypted${forWhom}: pass --identity with a file holding the matching AGE-SECRET-KEY${manifest.encryption.passphrase ? ", or --passphrase-env" : ""}` });
-  }
+  if (keysMissing(manifest.encryption, keys)) fail(keysMissingError(manifest.id, manifest.encryption!, "files backup"));
 }
 
 /** Resolves `to` and makes sure it is an empty directory, creating it when absent. */

@@ -1,13 +1,14 @@
-import type { DecryptionKeys } from "../dump/encryption.js";
-import { failureKind } from "../failure-kind.js";
+import type { FilesVerification } from "../manifest/files-manifest.js";
 import { VERIFIED_KEY } from "../manifest/manifest.js";
-import { ResultAsync } from "../result.js";
-import { backupPrefix } from "../store/backup-id.js";
+import { backupPrefix } from "../object/backup-id.js";
+import type { DecryptionKeys } from "../object/encryption.js";
+import { Failure, settle, unexpected, type ResultAsync } from "../result.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { causeMessage } from "../util/errors.js";
 import { readableOf } from "../util/readable.js";
-import { checkArchive, MediaFailure, type MediaError } from "./media-archive.js";
-import type { FilesVerification } from "./media-manifest.js";
+import { checkArchive, fail, type MediaError } from "./media-archive.js";
+
+/** What proves the backup itself bad (failure-kind.ts says the same of every tag): a failed verification is recorded. */
+const BACKUP_DEFECTS: ReadonlySet<string> = new Set<MediaError["_tag"]>(["IntegrityFailed", "EntryMismatch", "UnsafeEntry", "ManifestInvalid"]);
 import { readFilesBackup, requireKeys, type FilesRestoreProgress } from "./media-restore.js";
 
 export interface FilesVerifyDeps {
@@ -25,9 +26,7 @@ export interface FilesVerifyDeps {
  * verification, then returned as the error that names it.
  */
 export function verifyFiles(deps: FilesVerifyDeps, input: { id: string }): ResultAsync<FilesVerification, MediaError> {
-  return ResultAsync.fromPromise(run(deps, input), (e): MediaError =>
-    e instanceof MediaFailure ? e.error : { _tag: "ReadFailed", path: input.id, message: `verifying ${input.id} failed: ${causeMessage(e)}` },
-  );
+  return settle(run(deps, input), (e): MediaError => unexpected(e, `verifying ${input.id} failed`));
 }
 
 async function run(deps: FilesVerifyDeps, input: { id: string }): Promise<FilesVerification> {
@@ -38,7 +37,7 @@ async function run(deps: FilesVerifyDeps, input: { id: string }): Promise<FilesV
   const target = `${a.key} read back from ${deps.store.location}`;
   const record = async (v: FilesVerification) => {
     const r = await deps.store.put(`${backupPrefix(input.id)}${VERIFIED_KEY}`, readableOf(JSON.stringify(v, null, 2)));
-    if (r.isErr()) throw new MediaFailure({ _tag: "StoreFailed", storeError: r.error, message: `verified, but recording it failed: ${r.error.message}` });
+    if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: `verified, but recording it failed: ${r.error.message}` });
     return v;
   };
   const progress: FilesRestoreProgress = { phase: "check", files: 0, filesTotal: manifest.totals.files, bytes: 0, bytesTotal: manifest.totals.bytes };
@@ -51,7 +50,7 @@ async function run(deps: FilesVerifyDeps, input: { id: string }): Promise<FilesV
       deps.onProgress?.({ ...progress });
     });
   } catch (e) {
-    if (e instanceof MediaFailure && failureKind(e.error._tag) === "backup-defect") {
+    if (e instanceof Failure && BACKUP_DEFECTS.has(e.error._tag)) {
       await record({ verifiedAt: now().toISOString(), ok: false, target, files: 0, bytes: 0, problem: e.error.message }).catch(() => {});
     }
     throw e;

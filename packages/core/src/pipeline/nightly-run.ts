@@ -1,16 +1,16 @@
 import { failureKind, tagOf } from "../failure-kind.js";
 import type { Delivery } from "./deliver-notifications.js";
 import type { PgConnect } from "../pg/session.js";
-import { ResultAsync } from "../result.js";
+import { Failure, ResultAsync, type TaggedError } from "../result.js";
 import { pruneBackups } from "../retention/prune.js";
 import type { RetentionPolicy } from "../retention/policy.js";
-import { backupPrefix, newBackupId } from "../store/backup-id.js";
+import { backupPrefix, newBackupId } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { readableOf } from "../util/readable.js";
 import { streamDump, type DumpInput, type DumpProgress } from "../dump/stream-dump.js";
-import type { EncryptionKeys, DecryptionKeys } from "../dump/encryption.js";
-import type { Compression } from "../dump/compression.js";
+import type { EncryptionKeys, DecryptionKeys } from "../object/encryption.js";
+import type { Compression } from "../object/compression.js";
 import type { RestoreProgress } from "../restore/restore-backup.js";
 import { differencesOf, recordFailedVerification, recordVerification, restoreSpaceNeeded, verifyRestore, type VerifyReport } from "../verify/verify-restore.js";
 
@@ -29,8 +29,13 @@ export interface RunReport {
   /** The stage that failed first, when one did. */
   failedStage?: StageName;
   error?: string;
-  /** The first failure's tag (`SourceConnectFailed`, `VerifyMismatch`, `Unexpected`, ...): what kind of failure it was. */
+  /**
+   * What kind of failure the first one was (`SourceConnectFailed`, `VerifyMismatch`,
+   * `Unexpected`, ...), a store's own tag under `StoreFailed`: what exit codes are chosen by.
+   */
   errorTag?: string;
+  /** The first failure as the failing stage's error said it: its own `_tag`, and whether trying again may help. */
+  failure?: RunFailure;
   id?: string;
   location: string;
   startedAt: string;
@@ -42,6 +47,13 @@ export interface RunReport {
   retention?: { removed: string[]; kept: number };
 }
 
+/** The error a stage failed with, kept as data (`retryable` is false when the error does not say). */
+export interface RunFailure {
+  stage: StageName;
+  _tag: string;
+  message: string;
+  retryable: boolean;
+}
 
 /** A run's report, where it was stored, and what the notifications did. */
 export interface RunOutcome {
@@ -84,7 +96,7 @@ export interface ScratchNeeds {
 
 /**
  * The ports of a run. The ones that reject (openSource, openScratch, runHook, close) may reject
- * with a tagged error (`{ _tag, message }`, see `taggedError`) to say what kind of failure it was;
+ * with a `Failure` (see result.ts) to say what kind of failure it was;
  * anything else they throw counts as `Unexpected`, and still ends in a report and a notification.
  */
 export interface NightlyDeps {
@@ -150,6 +162,7 @@ export function reportSetupFailure(deps: Pick<NightlyDeps, "notify" | "now">, fa
         failedStage: "setup",
         error: `setup: ${message}`,
         errorTag: tagOf(failure.error),
+        failure: failureOf("setup", failure.error, message),
         location: failure.location,
         startedAt: at,
         finishedAt: at,
@@ -161,15 +174,11 @@ export function reportSetupFailure(deps: Pick<NightlyDeps, "notify" | "now">, fa
   );
 }
 
-/** An error that belongs to another stage than the one running (an upload failing inside the dump). */
-class StageFailure extends Error {
-  constructor(
-    readonly stage: StageName,
-    readonly tag: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** What a stage failed with, as data: a Failure's error, a port's tagged rejection, else `Unexpected`. */
+function failureOf(stage: StageName, e: unknown, message: string): RunFailure {
+  const own = (e instanceof Failure ? e.error : e) as { _tag?: unknown; retryable?: unknown; storeError?: { retryable?: unknown } } | null;
+  const retryable = typeof own?.retryable === "boolean" ? own.retryable : own?.storeError?.retryable === true;
+  return { stage, _tag: typeof own?._tag === "string" ? own._tag : "Unexpected", message, retryable };
 }
 
 /**
@@ -227,7 +236,8 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
       // Reporting a stage must never stop the run.
     }
   };
-  const stage = async <T>(name: StageName, work: () => Promise<T>, detail?: (t: T) => string): Promise<T | undefined> => {
+  /** Runs one stage; `attribute` names the stage an error of its work belongs to (an upload failing inside the dump). */
+  const stage = async <T>(name: StageName, work: () => Promise<T>, detail?: (t: T) => string, attribute?: (e: TaggedError) => StageName): Promise<T | undefined> => {
     const t0 = performance.now();
     try {
       // The cleanup stage runs whatever happened: the temporary instance must not outlive the run.
@@ -235,16 +245,16 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
       record({ stage: name, status: "ok", durationMs: Math.round(performance.now() - t0), ...(detail ? { detail: detail(value) } : {}) });
       return value;
     } catch (e) {
-      const failed = e instanceof StageFailure ? e.stage : name;
-      const tag = e instanceof StageFailure ? e.tag : tagOf(e);
+      const failed = e instanceof Failure && attribute ? attribute(e.error) : name;
       // Anything thrown that is not tagged is said to be unexpected (a tagged reason says so itself).
-      const untagged = typeof (e as { _tag?: unknown } | null)?._tag !== "string" && !(e instanceof StageFailure);
+      const untagged = typeof (e as { _tag?: unknown } | null)?._tag !== "string" && !(e instanceof Failure);
       const message = untagged ? `unexpected error: ${causeMessage(e)}` : causeMessage(e);
       record({ stage: failed, status: "failed", durationMs: Math.round(performance.now() - t0), detail: message });
       if (report.failedStage === undefined) {
         report.failedStage = failed;
         report.error = `${failed}: ${message}`;
-        report.errorTag = tag;
+        report.errorTag = tagOf(e);
+        report.failure = failureOf(failed, e, message);
       }
       return undefined;
     }
@@ -279,11 +289,12 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
             ...(input.splitLargerThan ? { splitLargerThan: input.splitLargerThan } : {}),
           },
         );
-        // The upload streams inside the dump: a storage failure is the upload stage's.
-        if (r.isErr()) throw new StageFailure(r.error._tag === "StoreFailed" ? "upload" : "dump", tagOf(r.error), r.error.message);
+        if (r.isErr()) throw new Failure(r.error);
         return r.value;
       },
       (d) => `${d.id}: ${d.manifest.totals.tables} tables, ${d.manifest.totals.rows} rows, ${d.manifest.totals.storedBytes} bytes stored, ${d.manifest.units.total} units${d.manifest.units.reused ? ` (${d.manifest.units.reused} done by an interrupted attempt, reused)` : ""}`,
+      // The upload streams inside the dump: a storage failure is the upload stage's.
+      (e) => (e._tag === "StoreFailed" ? "upload" : "dump"),
     );
     // The temporary instance is not needed for verification: delete it as soon as the dump ends.
     if (deps.sourceIsSnapshot) await stage("cleanup", () => opened.close(), () => "temporary instance deleted");
@@ -312,14 +323,15 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
         );
         if (r.isErr()) {
           // A corrupt or missing object proves the backup bad: recorded, so `list` shows it failed.
-          if (failureKind(tagOf(r.error)) === "backup-defect") await recordFailedVerification({ store: deps.store }, id, scratch.name, r.error.message, now());
-          throw r.error;
+          // Recording it is best effort: the failure itself is what the report must say.
+          if (failureKind(tagOf(r.error)) === "backup-defect") await recordFailedVerification({ store: deps.store }, id, scratch.name, r.error.message, now()).match(() => {}, () => {});
+          throw new Failure(r.error);
         }
         const differences = differencesOf(r.value);
         report.verification = { ok: r.value.ok, tables: r.value.tables.length, differences };
         const rec = await recordVerification({ store: deps.store }, r.value, now());
-        if (!r.value.ok) throw new StageFailure("verify", "VerifyMismatch", `the restored copy differs from the manifest in ${differences} place(s)`);
-        if (rec.isErr()) throw rec.error;
+        if (!r.value.ok) throw new Failure({ _tag: "VerifyMismatch", message: `the restored copy differs from the manifest in ${differences} place(s)` });
+        if (rec.isErr()) throw new Failure(rec.error);
         return r.value;
       },
       (v: VerifyReport) => `restored into ${v.target} and compared: ${v.tables.length} tables identical`,
@@ -337,7 +349,7 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
         "retention",
         async () => {
           const r = await pruneBackups({ store: deps.store, now }, { policy: input.retention!, dryRun: false });
-          if (r.isErr()) throw r.error;
+          if (r.isErr()) throw new Failure(r.error);
           report.retention = { removed: r.value.decisions.filter((d) => d.action === "remove").map((d) => d.id), kept: r.value.decisions.filter((d) => d.action !== "remove").length };
           return report.retention;
         },
@@ -351,10 +363,15 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
   // The report lives next to the backup it describes, written after its manifest; a run that made
   // no backup keeps its report under reports/.
   const reportKey = report.id ? `${backupPrefix(report.id)}report.json` : `reports/${newBackupId("run", new Date(report.startedAt)).slice("run/".length)}.json`;
-  const stored = await deps.store.put(reportKey, readableOf(JSON.stringify(report, null, 2))).then(
-    (r) => (r.isOk() ? undefined : r.error.message),
-    (e: unknown) => causeMessage(e),
-  );
+  let stored: string | undefined;
+  try {
+    stored = await deps.store.put(reportKey, readableOf(JSON.stringify(report, null, 2))).match(
+      () => undefined,
+      (e) => e.message,
+    );
+  } catch (e) {
+    stored = causeMessage(e);
+  }
   const notifications = await send(deps, report);
   return { report, ...(stored === undefined ? { reportKey } : { reportError: stored }), notifications };
 }

@@ -1,20 +1,20 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
-import { copyFromSql } from "../dump/copy-plan.js";
-import { restoreLargeObjects } from "../dump/large-objects.js";
-import { setvalSql } from "../dump/sequences.js";
+import { copyFromSql } from "../pg/copy-sql.js";
+import { restoreLargeObjects } from "../pg/large-objects.js";
+import { setvalSql } from "../pg/sequences.js";
 import type { Manifest, TableObject } from "../manifest/manifest.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
 import { qname } from "../pg/sql.js";
-import { ResultAsync } from "../result.js";
+import { Failure, failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
 import { DIRECT_MEMBERSHIP, createRoleSql, grantMembershipSql, type CreateRolesOptions, type RoleSpec } from "../schema/roles.js";
-import type { CatalogError } from "../store/backup-catalog.js";
+import { corruptionOf, openBackup, openChecked, type BackupReadError } from "../catalog/open-backup.js";
 import type { BackupStore } from "../store/backup-store.js";
-import { BackupReadFailure, corruptionOf, corruptObject, openBackup, openChecked } from "../store/verified-read.js";
-import type { DecryptionKeys } from "../dump/encryption.js";
+import { corruptObject } from "../object/read-object.js";
+import type { DecryptionKeys } from "../object/encryption.js";
 import { abortReason, causeMessage } from "../util/errors.js";
 import { IntegrityError, Meter } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
@@ -23,16 +23,14 @@ import { cleanDatabase, describeContents } from "./target-contents.js";
 
 /** Why a restore stopped. Errors before `SchemaApplyFailed` leave the target untouched. */
 export type RestoreError =
-  | CatalogError
-  | { _tag: "ObjectMissing"; key: string; message: string }
-  | { _tag: "ObjectCorrupt"; key: string; message: string }
-  | { _tag: "DecryptionFailed"; key: string; message: string }
+  | BackupReadError
   | { _tag: "TargetConnectFailed"; reason: string; message: string; retryable: boolean }
   | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
   | { _tag: "SchemaApplyFailed"; object: string; message: string }
   | { _tag: "LoadFailed"; table: string; key: string; message: string }
   /** The signal fired: connections were closed; what was loaded stays, in no committed table. */
-  | { _tag: "Interrupted"; reason: string; message: string };
+  | { _tag: "Interrupted"; reason: string; message: string }
+  | Unexpected;
 
 export interface RestoreProgress {
   /** `read-back`: verify re-reading the restored tables. */
@@ -104,14 +102,7 @@ export interface RestoreOutput {
 /** Pre-data statements per transaction. */
 const PRE_DATA_BATCH = 500;
 
-class RestoreFailure extends Error {
-  constructor(readonly error: RestoreError) {
-    super(error.message);
-  }
-}
-const fail = (error: RestoreError): never => {
-  throw new RestoreFailure(error);
-};
+const fail: Fail<RestoreError> = failWith();
 
 /**
  * Restores a backup into a database: checks every object exists, refuses a non-empty target
@@ -122,10 +113,7 @@ const fail = (error: RestoreError): never => {
  * Triggers and row security do not exist yet while data loads, so neither can change it.
  */
 export function restoreBackup(deps: RestoreDeps, input: RestoreInput): ResultAsync<RestoreOutput, RestoreError> {
-  return ResultAsync.fromPromise(runRestore(deps, input), (e): RestoreError => {
-    if (deps.signal?.aborted) return interrupted(deps.signal);
-    return e instanceof RestoreFailure || e instanceof BackupReadFailure ? e.error : { _tag: "SchemaApplyFailed", object: "restore", message: `restore failed: ${causeMessage(e)}` };
-  });
+  return settle(runRestore(deps, input), (e): RestoreError => (deps.signal?.aborted ? interrupted(deps.signal) : unexpected(e, "restore failed")), deps.signal);
 }
 
 export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interrupted" } => {
@@ -166,7 +154,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
         fail({
           _tag: "TargetNotEmpty",
           objects: present,
-          message: `target ${input.targetName} is not empty (it has ${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); restore into an empty database, or pass --clean to drop its contents first`,
+          message: `target ${input.targetName} is not empty (it has ${present.slice(0, 3).join(", ")}${present.length > 3 ? ", ..." : ""}); restore into an empty database`,
         });
       }
       await cleanDatabase(main);
@@ -309,7 +297,7 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
-async function firstCorrupt(store: BackupStore, manifest: Manifest, parts: readonly TableObject["parts"][number][]): Promise<RestoreError | undefined> {
+async function firstCorrupt(store: BackupStore, manifest: Manifest, parts: readonly TableObject["parts"][number][]): Promise<BackupReadError | undefined> {
   for (const p of parts) {
     const c = await corruptionOf(store, manifest, p);
     if (c) return c;
@@ -337,7 +325,7 @@ async function loadTable(client: PgClient, store: BackupStore, manifest: Manifes
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
-    if (cause instanceof BackupReadFailure) throw cause;
+    if (cause instanceof Failure) throw cause;
     // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
     // whether the object is corrupt is then checked on its own, so that corruption is named as such.
     const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(part.key, cause) : await firstCorrupt(store, manifest, table.parts);

@@ -1,16 +1,17 @@
 import { MANIFEST_KEY, VERIFIED_KEY } from "../manifest/manifest.js";
-import { ResultAsync } from "../result.js";
-import { backupTime } from "../store/backup-id.js";
-import { readJson } from "../store/backup-catalog.js";
+import { readJson } from "../catalog/backup-catalog.js";
+import { backupTime } from "../object/backup-id.js";
+import { failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
 import type { BackupStore, StoreError, UnfinishedUpload } from "../store/backup-store.js";
-import { causeMessage } from "../util/errors.js";
 import { planPrune, type BackupState, type PruneDecision } from "./plan-prune.js";
 import type { RetentionPolicy } from "./policy.js";
 
 /** Why prune stopped; a backup it could not delete is an error too (the report says which). */
 export type PruneError =
+  /** Every count of the policy is zero: it would remove every backup. */
   | { _tag: "EmptyPolicy"; message: string }
-  | { _tag: "StoreFailed"; storeError: StoreError; message: string };
+  | { _tag: "StoreFailed"; storeError: StoreError; message: string }
+  | Unexpected;
 
 export interface PruneDeps {
   store: BackupStore;
@@ -40,11 +41,7 @@ export interface PruneReport {
   unfinished: UnfinishedDecision[];
 }
 
-class PruneFailure extends Error {
-  constructor(readonly error: PruneError) {
-    super(error.message);
-  }
-}
+const fail: Fail<PruneError> = failWith();
 
 /**
  * Applies a retention policy to a store: lists every backup prefix, reads which are complete,
@@ -54,18 +51,16 @@ class PruneFailure extends Error {
  * parts, temporary files, empty directories) once older than the grace period.
  */
 export function pruneBackups(deps: PruneDeps, input: PruneInput): ResultAsync<PruneReport, PruneError> {
-  return ResultAsync.fromPromise(run(deps, input), (e) =>
-    e instanceof PruneFailure ? e.error : { _tag: "StoreFailed", storeError: { _tag: "StoreIOFailed", key: "", message: causeMessage(e), retryable: false }, message: `prune failed: ${causeMessage(e)}` },
-  );
+  return settle(run(deps, input), (e) => unexpected(e, "prune failed"));
 }
 
 async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
   const { keepLast = 0, keepDaily = 0, keepWeekly = 0, keepMonthly = 0 } = input.policy ?? {};
   if (input.policy && keepLast + keepDaily + keepWeekly + keepMonthly <= 0) {
-    throw new PruneFailure({ _tag: "EmptyPolicy", message: "a policy that keeps nothing would remove every backup: give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly" });
+    fail({ _tag: "EmptyPolicy", message: "a policy that keeps nothing would remove every backup: keep at least one of the last, daily, weekly or monthly backups" });
   }
   const listed = await deps.store.list("");
-  if (listed.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+  if (listed.isErr()) fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
   const objects = new Map<string, string[]>();
   for (const o of listed.value) {
     const parts = o.key.split("/");
@@ -104,19 +99,19 @@ async function run(deps: PruneDeps, input: PruneInput): Promise<PruneReport> {
       for (const batch of [manifest, rest]) {
         if (!batch.length) continue;
         const r = await deps.store.delete(batch);
-        if (r.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: r.error, message: `removing backup ${d.id} failed: ${r.error.message}` });
+        if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: `removing backup ${d.id} failed: ${r.error.message}` });
         removedObjects += batch.length;
       }
     }
   }
 
   const leftovers = await deps.store.listUnfinished("");
-  if (leftovers.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: leftovers.error, message: leftovers.error.message });
+  if (leftovers.isErr()) fail({ _tag: "StoreFailed", storeError: leftovers.error, message: leftovers.error.message });
   const old = (u: UnfinishedUpload) => deps.now().getTime() - u.started.getTime() >= graceMs;
   const unfinished = leftovers.value.map((u): UnfinishedDecision => ({ key: u.key, started: u.started.toISOString(), action: old(u) ? "remove" : "keep" }));
   if (!input.dryRun) {
     const r = await deps.store.abortUnfinished(leftovers.value.filter(old));
-    if (r.isErr()) throw new PruneFailure({ _tag: "StoreFailed", storeError: r.error, message: `removing unfinished uploads failed: ${r.error.message}` });
+    if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: `removing unfinished uploads failed: ${r.error.message}` });
   }
   return { dryRun: input.dryRun, decisions, removedObjects, unfinished };
 }

@@ -1,3 +1,5 @@
+import { Failure, failWith, unexpected, type Fail, type Unexpected } from "../result.js";
+
 /**
  * Why a snapshot step stopped. The tag alone tells a scheduler (Step Functions `Retry` matches on
  * it) whether the same call later may succeed: `AwsUnavailable` (throttling, 5xx),
@@ -17,8 +19,9 @@ export type SnapshotError =
   | { _tag: "WaitTimedOut"; instance: string; status: string; message: string }
   | { _tag: "CleanupFailed"; instance: string; message: string }
   | { _tag: "Interrupted"; instance: string; message: string }
-  | { _tag: "AwsUnavailable"; action: string; code: string; message: string; retryable: true }
-  | { _tag: "AwsCallFailed"; action: string; code: string; message: string; retryable: boolean };
+  | { _tag: "AwsUnavailable"; action: string; code: string; message: string; retryable: true; reason?: AwsProblem }
+  | { _tag: "AwsCallFailed"; action: string; code: string; message: string; retryable: boolean; reason?: AwsProblem }
+  | Unexpected;
 
 /** The AWS SDK's error as the fields we use. */
 export function awsError(e: unknown): { code: string; message: string; retryable: boolean } {
@@ -31,33 +34,51 @@ export function awsError(e: unknown): { code: string; message: string; retryable
   return { code, message: err.message ?? String(e), retryable };
 }
 
+/** Whether an exception came from an AWS call: a service's answer, or the network under it. */
+export function isAwsError(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  if ("$metadata" in e || "$fault" in e) return true;
+  const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+  return /TimeoutError|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|CredentialsProviderError/i.test(`${String(name)} ${String(code)} ${String(message)}`);
+}
+
+/** What an AWS failure says about the setup, where it says something: no credentials, refused ones, no network. */
+export type AwsProblem = "credentials" | "denied" | "unreachable";
+
+export function awsProblem(e: unknown): AwsProblem | undefined {
+  const { code, message } = awsError(e);
+  const text = `${code} ${message}`;
+  if (/Could not load credentials|CredentialsProviderError/i.test(text)) return "credentials";
+  if (/AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|Forbidden|UnrecognizedClient|InvalidClientTokenId|ExpiredToken/i.test(text)) return "denied";
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|getaddrinfo|fetch failed|TimeoutError|timed? ?out/i.test(text)) return "unreachable";
+  return undefined;
+}
+
 /** A failed AWS call as a SnapshotError: `AwsUnavailable` when trying again may help, else `AwsCallFailed`. */
 export function awsFailure(action: string, e: unknown): SnapshotError {
   const { code, message, retryable } = awsError(e);
   const text = `${action} failed: ${code}: ${message}`;
-  return retryable ? { _tag: "AwsUnavailable", action, code, message: text, retryable: true } : { _tag: "AwsCallFailed", action, code, message: text, retryable: false };
+  const problem = awsProblem(e);
+  const reason = problem ? { reason: problem } : {};
+  return retryable ? { _tag: "AwsUnavailable", action, code, message: text, retryable: true, ...reason } : { _tag: "AwsCallFailed", action, code, message: text, retryable: false, ...reason };
 }
 
-/** Carries a SnapshotError through async code until the step turns it back into a Result. */
-export class SnapshotFailure extends Error {
-  constructor(readonly error: SnapshotError) {
-    super(error.message);
-  }
-}
+export const fail: Fail<SnapshotError> = failWith();
 
-export const fail = (e: SnapshotError): never => {
-  throw new SnapshotFailure(e);
-};
-
-/** Runs an AWS call; anything it throws becomes a SnapshotFailure naming the action. */
+/** Runs an AWS call; what it throws becomes the SnapshotError of `action`. */
 export async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    if (e instanceof SnapshotFailure) throw e;
-    return fail(awsFailure(action, e));
+    return fail(asSnapshotError(action)(e));
   }
 }
 
-/** The error of anything a step threw: its own SnapshotError, or an AWS failure of `action`. */
-export const asSnapshotError = (action: string) => (e: unknown): SnapshotError => (e instanceof SnapshotFailure ? e.error : awsFailure(action, e));
+/**
+ * The error of anything a step threw: its own SnapshotError, an AWS failure of `action` for what
+ * an AWS call threw, else `Unexpected`.
+ */
+export const asSnapshotError =
+  (action: string) =>
+  (e: unknown): SnapshotError =>
+    e instanceof Failure ? (e.error as SnapshotError) : isAwsError(e) ? awsFailure(action, e) : unexpected(e, `${action} failed`);

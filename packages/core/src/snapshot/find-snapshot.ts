@@ -1,6 +1,7 @@
 import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, type DBInstance, type DBSnapshot } from "@aws-sdk/client-rds";
 import { ResultAsync } from "../result.js";
-import { asSnapshotError, awsError, call, fail, SnapshotFailure, type SnapshotError } from "./errors.js";
+import { Failure } from "../result.js";
+import { asSnapshotError, awsError, call, fail, type SnapshotError } from "./errors.js";
 import type { SnapshotDeps, SnapshotRef } from "./instance-ref.js";
 
 export interface FindSnapshotInput {
@@ -58,7 +59,7 @@ async function named(deps: Pick<SnapshotDeps, "rds">, source: string, wanted: st
     if (s && s.Status === "available") return s;
     return fail({ _tag: "SnapshotNotFound", snapshot: wanted, message: `snapshot ${wanted} is ${s?.Status ?? "missing"}, not available` });
   } catch (e) {
-    if (e instanceof SnapshotFailure) throw e;
+    if (e instanceof Failure) throw e;
     if (/DBSnapshotNotFound/.test(awsError(e).code)) return fail({ _tag: "SnapshotNotFound", snapshot: wanted, message: `no snapshot ${wanted} of ${source}: check its name in the RDS console or with 'aws rds describe-db-snapshots'` });
     throw e;
   }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { ModifyDBInstanceCommand } from "@aws-sdk/client-rds";
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { ResultAsync } from "../result.js";
-import { asSnapshotError, awsError, call, fail, SnapshotFailure, type SnapshotError } from "./errors.js";
+import { asSnapshotError, awsError, call, fail, type SnapshotError } from "./errors.js";
 import { describeDbInstance } from "./find-snapshot.js";
 import { TAG, temporarySecretName, type InstanceRef, type SnapshotDeps } from "./instance-ref.js";
 
@@ -20,7 +20,7 @@ async function withoutSecret<T>(secret: string, action: string, work: () => Prom
     return await work();
   } catch (e) {
     const error = asSnapshotError(action)(e);
-    throw new SnapshotFailure({ ...error, message: error.message.split(secret).join("****") });
+    fail({ ...error, message: error.message.split(secret).join("****") } as SnapshotError);
   }
 }
 

@@ -15,12 +15,9 @@ export interface PollOptions {
   /** First wait; each next one is 1.5x longer, up to `maxIntervalMs`, with +-20% jitter. */
   initialIntervalMs?: number;
   maxIntervalMs?: number;
-  /** Stops waiting: pollUntil rejects with an `Interrupted` error. */
+  /** Stops waiting: pollUntil rejects with the signal's reason. */
   signal?: AbortSignal;
 }
-
-/** Raised when a wait is interrupted (SIGINT, SIGTERM) through its AbortSignal. */
-export class Interrupted extends Error {}
 
 /**
  * Calls `check` until it returns a value (not undefined) or the deadline passes, backing off with
@@ -30,7 +27,7 @@ export class Interrupted extends Error {}
 export async function pollUntil<T>(clock: Clock, opts: PollOptions, check: () => Promise<T | undefined>): Promise<T | undefined> {
   let interval = opts.initialIntervalMs ?? 2_000;
   for (;;) {
-    if (opts.signal?.aborted) throw new Interrupted("interrupted");
+    opts.signal?.throwIfAborted();
     const value = await check();
     if (value !== undefined) return value;
     const left = opts.deadline.getTime() - clock.now().getTime();

@@ -90,7 +90,7 @@ export function fileStore(url: string): BackupStore {
         (cause): StoreError => ({
           _tag: "StoreUnwritable",
           location: url,
-          message: `cannot write to ${url}: ${causeMessage(cause)}; choose a --dest directory this user can create and write`,
+          message: `cannot write to ${url}: ${causeMessage(cause)}`,
         }),
       ),
     put: (key, body, opts = {}) =>

@@ -57,7 +57,7 @@ function unavailable(e: unknown): "no-bucket" | "denied" | "credentials" | "unre
 const HINTS = {
   "no-bucket": "check the bucket name and the region",
   denied: "check the access key, its secret and that it may use this bucket",
-  credentials: "give credentials: a --profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+  credentials: "give credentials: a named profile, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
   unreachable: "check the endpoint and the network",
 } as const;
 

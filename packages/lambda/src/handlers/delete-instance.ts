@@ -3,7 +3,7 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { deleteTemporaryInstance, type DeleteOutcome } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseInput } from "../lib/input.js";
 
 const rds = new RDSClient({});
@@ -11,5 +11,5 @@ const secrets = new SecretsManagerClient({});
 
 export async function handler(event: unknown): Promise<DeleteOutcome> {
   const { instanceId } = parseInput(z.object({ instanceId: z.string().min(1) }), event);
-  return valueOr(await deleteTemporaryInstance({ rds, secrets }, { instanceId }));
+  return await deleteTemporaryInstance({ rds, secrets }, { instanceId }).match(value, stepError);
 }

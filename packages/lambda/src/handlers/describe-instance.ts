@@ -2,7 +2,7 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { describeInstance, type InstanceRef } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
 
@@ -10,5 +10,5 @@ const rds = new RDSClient({});
 
 export async function handler(event: unknown): Promise<InstanceRef> {
   const { instance } = parseInput(z.object({ instance: instanceRef }), event);
-  return valueOr(await describeInstance({ rds }, { instance }));
+  return await describeInstance({ rds }, { instance }).match(value, stepError);
 }

@@ -7,7 +7,7 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { deleteExecutionInstances, type DeleteOutcome } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseInput } from "../lib/input.js";
 
 const rds = new RDSClient({});
@@ -18,6 +18,6 @@ const event = z.object({ detail: z.object({ executionArn: z.string().min(1), sta
 
 export async function handler(e: unknown): Promise<{ execution: string; status: string; deleted: DeleteOutcome[] }> {
   const { detail } = parseInput(event, e);
-  const deleted = valueOr(await deleteExecutionInstances({ rds, secrets }, { execution: detail.executionArn }));
+  const deleted = await deleteExecutionInstances({ rds, secrets }, { execution: detail.executionArn }).match(value, stepError);
   return { execution: detail.executionArn, status: detail.status, deleted };
 }

@@ -3,7 +3,7 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { backupTime, newBackupId } from "@cobalt-backup/core";
 import { findSnapshot, temporaryInstanceId } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { StepError, valueOr } from "../lib/errors.js";
+import { StepError, stepError, value } from "../lib/errors.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import type { RunRef } from "../lib/refs.js";
 
@@ -22,7 +22,7 @@ export async function handler(event: unknown): Promise<RunRef> {
   if (run.backupId && !backupTime(run.backupId)) throw new StepError("InvalidInput", `backupId ${run.backupId} is not a backup id (<database>/<YYYYMMDDTHHMMSS.mmmZ>)`);
   // Units already dumped came from one snapshot: a resumed backup must read the same one.
   if (run.backupId && !run.snapshot) throw new StepError("InvalidInput", `resuming backup ${run.backupId} needs the snapshot its first run read: start the execution with {"backupId", "snapshot"} as the failure notification gives them`);
-  const snapshot = valueOr(await findSnapshot({ rds }, { sourceInstance: env.SOURCE_INSTANCE, snapshot: run.snapshot ?? env.SNAPSHOT }));
+  const snapshot = await findSnapshot({ rds }, { sourceInstance: env.SOURCE_INSTANCE, snapshot: run.snapshot ?? env.SNAPSHOT }).match(value, stepError);
   const database = env.DATABASE ?? snapshot.database ?? "postgres";
   const backupId = run.backupId ?? newBackupId(database, new Date(startTime));
   return { backupId, instanceId: temporaryInstanceId(backupId), database, snapshot };

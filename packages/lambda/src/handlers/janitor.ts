@@ -2,11 +2,11 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { cleanupExpired, type CleanupDecision } from "@cobalt-backup/core/rds";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 
 const rds = new RDSClient({});
 const secrets = new SecretsManagerClient({});
 
 export async function handler(): Promise<{ decisions: CleanupDecision[] }> {
-  return { decisions: valueOr(await cleanupExpired({ rds, secrets }, { dryRun: false })) };
+  return { decisions: await cleanupExpired({ rds, secrets }, { dryRun: false }).match(value, stepError) };
 }

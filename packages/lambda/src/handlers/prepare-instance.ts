@@ -7,7 +7,7 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { prepareInstance, type InstanceRef } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
 
@@ -16,5 +16,5 @@ const secrets = new SecretsManagerClient({});
 
 export async function handler(event: unknown): Promise<InstanceRef> {
   const { instance } = parseInput(z.object({ instance: instanceRef }), event);
-  return valueOr(await prepareInstance({ rds, secrets }, { instance }));
+  return await prepareInstance({ rds, secrets }, { instance }).match(value, stepError);
 }

@@ -2,7 +2,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { pruneBackups } from "@cobalt-backup/core";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseEnv } from "../lib/input.js";
 import { storeFromEnv } from "../lib/store.js";
 
@@ -14,7 +14,7 @@ const store = await storeFromEnv(new SecretsManagerClient({}));
 const LISTED = 50;
 
 export async function handler(): Promise<{ removed: string[]; removedCount: number; kept: number }> {
-  const report = valueOr(await pruneBackups({ store, now: () => new Date() }, { policy: env.RETENTION, dryRun: false }));
+  const report = await pruneBackups({ store, now: () => new Date() }, { policy: env.RETENTION, dryRun: false }).match(value, stepError);
   const removed = report.decisions.filter((d) => d.action === "remove").map((d) => d.id);
   return { removed: removed.slice(0, LISTED), removedCount: removed.length, kept: report.decisions.length - removed.length };
 }

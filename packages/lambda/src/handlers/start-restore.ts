@@ -2,7 +2,7 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { startRestore, type InstanceRef } from "@cobalt-backup/core/rds";
 import { z } from "zod";
-import { valueOr } from "../lib/errors.js";
+import { stepError, value } from "../lib/errors.js";
 import { parseEnv, parseInput } from "../lib/input.js";
 import { runRef } from "../lib/refs.js";
 
@@ -23,8 +23,7 @@ const input = z.object({ run: runRef, execution: z.string().min(1) });
 
 export async function handler(event: unknown): Promise<InstanceRef> {
   const { run, execution } = parseInput(input, event);
-  return valueOr(
-    await startRestore(
+  return startRestore(
       { rds },
       {
         snapshot: run.snapshot,
@@ -37,6 +36,5 @@ export async function handler(event: unknown): Promise<InstanceRef> {
         ...(env.SECURITY_GROUP_IDS ? { securityGroupIds: env.SECURITY_GROUP_IDS.split(",") } : {}),
         ...(env.STORAGE_TYPE ? { storageType: env.STORAGE_TYPE } : {}),
       },
-    ),
-  );
+    ).match(value, stepError);
 }

@@ -14,8 +14,8 @@ export class StepError extends Error {
   }
 }
 
-/** The value of a core Result, or its error thrown as a StepError named after its tag. */
-export function valueOr<T>(r: { isOk(): boolean; value?: T; error?: { _tag: string; message: string } }): T {
-  if (r.isOk()) return r.value as T;
-  throw new StepError(r.error!._tag, r.error!.message);
-}
+/** `await result.match(value, stepError)`: a core Result's value, or its error thrown as a StepError named after its tag. */
+export const value = <T>(v: T): T => v;
+export const stepError = (e: { _tag: string; message: string }): never => {
+  throw new StepError(e._tag, e.message);
+};

@@ -7,7 +7,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { PgConnect } from "@cobalt-backup/core";
 import { readInstanceCredentials, type InstanceCredentials, type InstanceRef } from "@cobalt-backup/core/rds";
 import pg from "pg";
-import { valueOr } from "./errors.js";
+import { stepError, value } from "./errors.js";
 
 const cache = new Map<string, InstanceCredentials>();
 
@@ -23,7 +23,7 @@ export async function instanceConnect(
   const key = `${input.instance.instanceId}/${input.instance.secretId}`;
   let creds = cache.get(key);
   if (!creds) {
-    creds = valueOr(await readInstanceCredentials(deps, { instance: input.instance }));
+    creds = await readInstanceCredentials(deps, { instance: input.instance }).match(value, stepError);
     cache.set(key, creds);
   }
   const tls = input.tls ?? "require";

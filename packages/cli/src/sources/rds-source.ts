@@ -1,8 +1,10 @@
-import { findResumableBackup, newBackupId, taggedError, type BackupStore, type OpenedSource } from "@cobalt-backup/core";
+import { Failure, findResumableBackup, newBackupId, type BackupStore, type OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
-import { awsClients, snapshotErrorText, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
+import { awsSettingsOf } from "../adapters/from-config.js";
+import { errorText } from "../error-hints.js";
 import type { Config } from "../config/config-schema.js";
-import { UsageError } from "../adapters/postgres-url.js";
+import { UsageError } from "../usage-error.js";
 import type { Output } from "../output.js";
 
 /** This runner's public IP, as AWS sees it, for openIngress without a CIDR. */
@@ -24,7 +26,7 @@ async function publicIp(): Promise<string> {
  * `close` deletes it. Either way the instance is gone before the process exits.
  */
 export async function openRdsSource(out: Output, src: Config["source"], signal: AbortSignal, store: BackupStore): Promise<OpenedSource> {
-  const { rds, ec2 } = awsClients({ ...(src.region ? { rdsRegion: src.region } : {}), ...(src.profile ? { rdsProfile: src.profile } : {}), ...(src.endpoint ? { rdsEndpoint: src.endpoint } : {}) });
+  const { rds, ec2 } = awsClients(awsSettingsOf(src));
   const [securityGroupId, givenCidr] = (src.openIngress ?? "").split("=");
   const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
   const existingPassword = src.masterPasswordEnv ? process.env[src.masterPasswordEnv] : undefined;
@@ -55,7 +57,7 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
   );
   if (r.isErr()) {
     signal.removeEventListener("abort", announce);
-    throw taggedError(r.error._tag, snapshotErrorText(r.error));
+    throw new Failure({ _tag: r.error._tag, message: errorText(r.error) });
   }
   const instance = r.value;
   const database = src.database ?? instance.database ?? "postgres";
@@ -69,7 +71,7 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
       const released = await instance.release();
       signal.removeEventListener("abort", announce);
       // Whatever stopped the delete (a refused call, a timeout), the instance may still be running.
-      if (released.isErr()) throw taggedError("CleanupFailed", snapshotErrorText(released.error));
+      if (released.isErr()) throw new Failure({ _tag: "CleanupFailed", message: errorText(released.error) });
     },
   };
 }

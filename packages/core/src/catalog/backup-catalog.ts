@@ -1,10 +1,10 @@
 import { text } from "node:stream/consumers";
 import { MANIFEST_KEY, VERIFIED_KEY, manifestSchema, verificationSchema, type Manifest, type Verification } from "../manifest/manifest.js";
 import { ResultAsync, errAsync, okAsync } from "../result.js";
-import { filesManifestSchema, filesVerificationSchema, isFilesManifest, type FilesManifest, type FilesVerification } from "../media/media-manifest.js";
+import { filesManifestSchema, filesVerificationSchema, isFilesManifest, type FilesManifest, type FilesVerification } from "../manifest/files-manifest.js";
 import { causeMessage } from "../util/errors.js";
-import { backupPrefix } from "./backup-id.js";
-import type { BackupStore, StoreError } from "./backup-store.js";
+import { backupPrefix } from "../object/backup-id.js";
+import type { BackupStore, StoreError } from "../store/backup-store.js";
 
 /** Why a backup could not be found or read. */
 export type CatalogError =
@@ -35,6 +35,7 @@ export function listBackupIds(store: BackupStore): ResultAsync<string[], Catalog
 
 const timestampOf = (id: string) => id.slice(id.lastIndexOf("/") + 1);
 
+/** A small JSON object of the store (a manifest, a verification), parsed by `parse`. */
 export function readJson<T>(store: BackupStore, key: string, parse: (v: unknown) => T): ResultAsync<T, StoreError | { _tag: "Invalid"; message: string }> {
   return store.get(key).andThen((body) =>
     ResultAsync.fromPromise(text(body), (e): StoreError => ({ _tag: "StoreIOFailed", key, message: causeMessage(e), retryable: true })).andThen((t) => {
@@ -141,12 +142,20 @@ export function readCatalogEntry(store: BackupStore, id: string): ResultAsync<Ca
     );
 }
 
-export function readFilesManifest(store: BackupStore, id: string): ResultAsync<FilesManifest, CatalogError> {
-  return readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => filesManifestSchema.parse(v)).mapErr((e): CatalogError => {
-    if (e._tag === "ObjectNotFound") return { _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` };
-    if (e._tag === "Invalid") return { _tag: "ManifestInvalid", id, message: e.message };
-    return storeFailed(e);
-  });
+/** A files backup's manifest, read and checked; a database backup's id is `NotAFilesBackup`. */
+export function readFilesManifest(store: BackupStore, id: string): ResultAsync<FilesManifest, CatalogError | { _tag: "NotAFilesBackup"; id: string; message: string }> {
+  return readJson(store, `${backupPrefix(id)}${MANIFEST_KEY}`, (v) => v)
+    .mapErr((e): CatalogError => {
+      if (e._tag === "ObjectNotFound") return { _tag: "BackupNotFound", id, message: `no backup ${id} in ${store.location} (run 'list' to see the backups there)` };
+      if (e._tag === "Invalid") return { _tag: "ManifestInvalid", id, message: e.message };
+      return storeFailed(e);
+    })
+    .andThen((v) => {
+      if (!isFilesManifest(v)) return errAsync({ _tag: "NotAFilesBackup" as const, id, message: `${id} in ${store.location} is a database backup, not a files backup: restore it with 'restore'` });
+      const parsed = filesManifestSchema.safeParse(v);
+      if (!parsed.success) return errAsync({ _tag: "ManifestInvalid" as const, id, message: `${id}/${MANIFEST_KEY} is not a valid files manifest: ${parsed.error.message.slice(0, 300)}` });
+      return okAsync(parsed.data);
+    });
 }
 
 /** A backup whose manifest exists but cannot be read (truncated, not JSON, not ours): proven damaged. */

@@ -4,13 +4,13 @@
  * one instead (instance-steps.ts).
  */
 import { AuthorizeSecurityGroupIngressCommand, RevokeSecurityGroupIngressCommand } from "@aws-sdk/client-ec2";
-import { ResultAsync, err, ok } from "../result.js";
+import { ResultAsync } from "../result.js";
 import { asSnapshotError, call, fail, type SnapshotError } from "./errors.js";
 import { findSnapshot } from "./find-snapshot.js";
 import { TAG, type InstanceRef, type SnapshotDeps } from "./instance-ref.js";
 import { deleteTemporaryInstance, describeInstance, listTemporaryInstances, startRestore } from "./instance-steps.js";
 import { newMasterPassword, setMasterPassword } from "./master-password.js";
-import { Interrupted, pollUntil, systemClock, type Clock } from "./poll.js";
+import { pollUntil, systemClock, type Clock } from "./poll.js";
 
 export interface RestoreSnapshotInput {
   /** The production instance whose snapshot is restored (never touched itself). */
@@ -68,10 +68,6 @@ export interface TemporaryInstance {
   release(): ResultAsync<void, SnapshotError>;
 }
 
-const unwrap = async <T>(r: ResultAsync<T, SnapshotError>): Promise<T> => {
-  const v = await r;
-  return v.isOk() ? v.value : fail(v.error);
-};
 
 /** Deletes an instance and waits until RDS no longer knows it. */
 async function deleteAndWait(deps: SnapshotDeps, clock: Clock, id: string, waitMs: number, interval: number): Promise<void> {
@@ -131,7 +127,7 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
   const interval = input.pollIntervalMs ?? 5_000;
   const id = input.instanceId ?? `cobalt-tmp-${input.sourceInstance}`.slice(0, 63);
 
-  const snapshot = await unwrap(findSnapshot(deps, { sourceInstance: input.sourceInstance, snapshot: input.snapshot }));
+  const snapshot = await findSnapshot(deps, { sourceInstance: input.sourceInstance, snapshot: input.snapshot }).match((v) => v, fail);
   const backup = await input.backupFor?.({ snapshotId: snapshot.snapshotId, ...(snapshot.database ? { database: snapshot.database } : {}) });
   const backupId = backup?.id;
   const tag = (i: { TagList?: { Key?: string; Value?: string }[] }, key: string) => i.TagList?.find((t) => t.Key === key)?.Value;
@@ -143,19 +139,17 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
     await deleteAndWait(deps, clock, leftover.DBInstanceIdentifier!, waitMs, interval);
   }
 
-  let ref = await unwrap(
-    startRestore(deps, {
-      snapshot,
-      instanceId: id,
-      ...(backupId ? { backupId } : {}),
-      ...(input.instanceClass ? { instanceClass: input.instanceClass } : {}),
-      ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
-      ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
-      ...(input.publiclyAccessible !== undefined ? { publiclyAccessible: input.publiclyAccessible } : {}),
-      ...(input.storageType ? { storageType: input.storageType } : {}),
-      ...(input.expiresInMs !== undefined ? { expiresInMs: input.expiresInMs } : {}),
-    }),
-  );
+  let ref = await startRestore(deps, {
+    snapshot,
+    instanceId: id,
+    ...(backupId ? { backupId } : {}),
+    ...(input.instanceClass ? { instanceClass: input.instanceClass } : {}),
+    ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
+    ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
+    ...(input.publiclyAccessible !== undefined ? { publiclyAccessible: input.publiclyAccessible } : {}),
+    ...(input.storageType ? { storageType: input.storageType } : {}),
+    ...(input.expiresInMs !== undefined ? { expiresInMs: input.expiresInMs } : {}),
+  }).match((v) => v, fail);
 
   const resumed = Boolean(ref.resumed);
   let ingressOpened = false;
@@ -203,9 +197,11 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
       release,
     };
   } catch (e) {
-    // Whatever went wrong, the temporary instance does not outlive this call.
-    await release();
-    if (e instanceof Interrupted) fail({ _tag: "Interrupted", instance: id, message: `interrupted; temporary instance ${id} was deleted` });
+    // Whatever went wrong, the temporary instance does not outlive this call; what went wrong is
+    // the error, unless the instance could not be deleted, which outranks it.
+    const released = await release();
+    if (released.isErr()) fail({ ...released.error, message: `${released.error.message} (it was being deleted after: ${asSnapshotError("RestoreDBInstanceFromDBSnapshot")(e).message})` } as SnapshotError);
+    if (input.signal?.aborted) fail({ _tag: "Interrupted", instance: id, message: `interrupted; temporary instance ${id} was deleted` });
     throw e;
   }
 }
@@ -214,27 +210,3 @@ const ingressRule = (ingress: { securityGroupId: string; cidr: string }, port: n
   GroupId: ingress.securityGroupId,
   IpPermissions: [{ IpProtocol: "tcp", FromPort: port, ToPort: port, IpRanges: [{ CidrIp: ingress.cidr, Description: "cobalt-backup temporary access" }] }],
 });
-
-/**
- * Restores a snapshot, runs `use` against the temporary instance, and deletes the instance
- * whatever `use` returned. The error of `use` wins over a cleanup error; a cleanup error after a
- * successful `use` is returned as the result's error (the work is done but an instance may remain).
- */
-export function withRestoredSnapshot<T, E>(
-  deps: SnapshotDeps,
-  input: RestoreSnapshotInput,
-  use: (instance: TemporaryInstance) => ResultAsync<T, E>,
-): ResultAsync<T, E | SnapshotError> {
-  return restoreSnapshot(deps, input).andThen(
-    (instance) =>
-      new ResultAsync<T, E | SnapshotError>(
-        (async () => {
-          const outcome = await use(instance);
-          const released = await instance.release();
-          if (outcome.isErr()) return err(outcome.error);
-          if (released.isErr()) return err(released.error);
-          return ok(outcome.value);
-        })(),
-      ),
-  );
-}

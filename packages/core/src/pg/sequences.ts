@@ -1,6 +1,11 @@
-import { literal, qname } from "../pg/sql.js";
-import type { PgClient } from "../pg/session.js";
-import type { SequenceRef } from "../schema/model.js";
+import { literal, qname } from "./sql.js";
+import type { PgClient } from "./session.js";
+
+/** A sequence by name (schema/model.ts holds the same shape). */
+interface SequenceRef {
+  schema: string;
+  name: string;
+}
 
 export interface SequenceState extends SequenceRef {
   /** bigint as text: sequences go past 2^53. */

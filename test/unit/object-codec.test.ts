@@ -1,0 +1,66 @@
+/** The object codec (object/): what every stage writes and reads back, in memory. */
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { generateX25519Identity, identityToRecipient, objectSuffix, readObject, writeObject, type Compression } from "@cobalt-backup/core";
+import { memoryStore } from "../support/memory-store.ts";
+
+const text = Buffer.from("1\tone\n2\t\\N\n".repeat(5_000));
+const read = async (r: Readable) => Buffer.concat(await r.toArray());
+
+describe("writeObject and readObject", () => {
+  it.each(["zstd", "gzip", "none"] as const)("%s, encrypted or not, round-trips the bytes and records both digests", async (compression: Compression) => {
+    const identity = await generateX25519Identity();
+    for (const encryption of [undefined, { recipients: [await identityToRecipient(identity)] }]) {
+      const store = memoryStore();
+      const raw: number[] = [];
+      const written = (await writeObject(store, "k", Readable.from([text]), { compression, encryption, onRaw: (b) => raw.push(b) }))._unsafeUnwrap();
+      expect(written).toMatchObject({ key: "k", rawBytes: text.length, rawLines: 10_000, bytes: store.objects.get("k")!.length });
+      expect(raw.reduce((a, b) => a + b, 0)).toBe(text.length);
+      const opened = await readObject(store, "k", written, { compression, encrypted: Boolean(encryption), keys: { identities: [identity] } });
+      expect((await read(opened._unsafeUnwrap())).equals(text)).toBe(true);
+    }
+  });
+
+  it("names the object when its stored bytes are corrupt, at the end of the stream", async () => {
+    const store = memoryStore();
+    const written = (await writeObject(store, "k", Readable.from([text]), { compression: "none" }))._unsafeUnwrap();
+    store.objects.get("k")![100]! ^= 1;
+    const opened = (await readObject(store, "k", written, { compression: "none", encrypted: false }))._unsafeUnwrap();
+    await expect(read(opened)).rejects.toThrow(/object k is corrupt: sha256/);
+  });
+
+  it("tells a wrong key from a corrupt encrypted object", async () => {
+    const store = memoryStore();
+    const identity = await generateX25519Identity();
+    const written = (await writeObject(store, "k.age", Readable.from([text]), { compression: "zstd", encryption: { recipients: [await identityToRecipient(identity)] } }))._unsafeUnwrap();
+    const wrong = await readObject(store, "k.age", written, { compression: "zstd", encrypted: true, keys: { identities: [await generateX25519Identity()] } });
+    expect(wrong._unsafeUnwrapErr()._tag).toBe("DecryptionFailed");
+    store.objects.get("k.age")![30]! ^= 1; // inside the age header
+    const corrupt = await readObject(store, "k.age", written, { compression: "zstd", encrypted: true, keys: { identities: [identity] } });
+    expect(corrupt._unsafeUnwrapErr()).toMatchObject({ _tag: "ObjectCorrupt", message: expect.stringMatching(/object k\.age is corrupt: sha256/) });
+  });
+
+  it("a source that fails is the error, and nothing of the object stays in the store", async () => {
+    const store = memoryStore();
+    const failing = Readable.from((async function* () {
+      yield Buffer.from("partial\n");
+      throw new Error("the COPY stream broke");
+    })());
+    const r = await writeObject(store, "k", failing, { compression: "zstd" });
+    expect(r._unsafeUnwrapErr()).toMatchObject({ _tag: "SourceFailed", message: expect.stringMatching(/the COPY stream broke/) });
+    expect([...store.objects.keys()]).toEqual([]);
+  });
+
+  it("a store port that throws fails the write as the store's", async () => {
+    const store = { ...memoryStore(), put: () => { throw new TypeError("socket.write is not a function"); } };
+    const r = await writeObject(store, "k", Readable.from([text]), { compression: "none" });
+    expect(r._unsafeUnwrapErr()).toMatchObject({ _tag: "StoreFailed", storeError: { _tag: "StoreIOFailed" } });
+  });
+
+  it("object keys end in the compression's suffix, then .age when encrypted", () => {
+    expect(objectSuffix({ compression: "zstd" })).toBe(".zst");
+    expect(objectSuffix({ compression: "gzip", encryption: { recipients: ["age1x"] } })).toBe(".gz.age");
+    expect(objectSuffix({ compression: "none", encryption: { recipients: [] } })).toBe("");
+    expect(objectSuffix({ compression: "none", encryption: { recipients: [], passphrase: "p" } })).toBe(".age");
+  });
+});
