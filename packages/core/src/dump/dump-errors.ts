@@ -30,13 +30,13 @@ export const fail: Fail<DumpError> = failWith();
  * A dump stage's work as its Result: a Failure's error, `Interrupted` once the signal fired, or
  * `Unexpected` for anything else thrown.
  */
-export const settleDump = <T>(work: Promise<T>, signal?: AbortSignal): ResultAsync<T, DumpError> =>
+export const settleDump = <T>(work: Promise<T>, signal?: AbortSignal, afterwards = "the units it finished are kept, so that it can be continued"): ResultAsync<T, DumpError> =>
   settle(
     work,
     (e): DumpError => {
       if (signal?.aborted) {
         const reason = abortReason(signal);
-        return { _tag: "Interrupted", reason, message: `${reason}: the backup stopped; its uploads were aborted` };
+        return { _tag: "Interrupted", reason, message: `${reason}: ${afterwards}` };
       }
       return unexpected(e, "backup failed");
     },

@@ -76,8 +76,8 @@ export interface DumpOutput {
  * every worker; a frozen one by independent transactions, and it resumes.
  */
 export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
-  const run = (input.consistency ?? "live") === "live" ? runLive : runFrozen;
-  return settleDump(run(deps, input), deps.signal);
+  const live = (input.consistency ?? "live") === "live";
+  return settleDump((live ? runLive : runFrozen)(deps, input), deps.signal, live ? "what the backup had written was deleted" : undefined);
 }
 
 const attemptId = () => `attempt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
