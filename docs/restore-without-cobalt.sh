@@ -46,7 +46,7 @@ M=$DIR/manifest.json
 for tool in jq psql sha256sum od awk tee mkfifo mktemp; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (apt-get install jq postgresql-client age zstd)"
 done
-jq -e '.format == "cobalt-backup/1"' "$M" >/dev/null || die "$M is not the manifest of a cobalt-backup database backup"
+jq -e '.format == "cobalt-backup/1" or .format == "cobalt-backup/2"' "$M" >/dev/null || die "$M is not the manifest of a cobalt-backup database backup (format 1 or 2)"
 [ -z "$IDENTITY" ] || [ -r "$IDENTITY" ] || die "cannot read the identity file $IDENTITY"
 
 compression=$(jq -r '.compression' "$M")
@@ -201,7 +201,8 @@ say "backup $(jq -r '.id' "$M"): $(jq -r '"\(.tables | length) tables, \(.totals
 
 # 1. Every stored object, as the manifest recorded it.
 say "checking the sha256 of every object"
-jq -r '(.schema, .tables[], (.largeObjects // empty)) | "\(.sha256)  \(.key)"' "$M" >"$tmp/objects.sha256"
+# A table's data is one object (format 1) or several parts, loaded in order (format 2).
+jq -r '(.schema, (.tables[] | (.parts // [.])[]), (.largeObjects // empty)) | "\(.sha256)  \(.key)"' "$M" >"$tmp/objects.sha256"
 (cd "$DIR" && sha256sum -c --quiet --strict) <"$tmp/objects.sha256" || die "objects differ from the manifest: download the backup again"
 
 # 2. The schema: pre-data in one transaction.
@@ -234,7 +235,7 @@ load_table() {
   [ "$copied" = "$2" ] || die "table $4: psql loaded ${copied:-no} rows, the manifest recorded $2"
   say "table $4: $2 rows"
 }
-jq -r "$defs"'.tables[] | "load_table \(.key | @sh) \(.rows | tostring | @sh) \(.rawSha256 | @sh) \("\(.schema).\(.table)" | oneline | @sh) \(copy_sql | @sh)"' "$M" >"$tmp/tables.sh"
+jq -r "$defs"'.tables[] | . as $t | ($t.parts // [$t])[] | "load_table \(.key | @sh) \(.rows | tostring | @sh) \(.rawSha256 | @sh) \("\($t.schema).\($t.table)" | oneline | @sh) \($t | copy_sql | @sh)"' "$M" >"$tmp/tables.sh"
 . "$tmp/tables.sh"
 
 # 4. Large objects: records `LO <oid> <bytes>\n` followed by exactly that many bytes. od prints

@@ -252,7 +252,7 @@ it("the script refuses a backup it cannot open or trust, before touching the tar
   expect(wrong.stderr).toMatch(/age cannot decrypt schema\.json\.zst\.age/);
 
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
-  const victim = join(dir, manifest.tables[0].key);
+  const victim = join(dir, manifest.tables[0].parts[0].key);
   const bytes = readFileSync(victim);
   bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
   writeFileSync(victim, bytes);
@@ -269,7 +269,7 @@ it("export-sql of a corrupt object: the export fails and the partial script rest
   const manifest = JSON.parse(Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: manifestKey }))).Body!.transformToByteArray()).toString());
   // The largest table's object, one byte flipped at the same size: only its sha256 (or age's tag) tells.
   const table = [...manifest.tables].sort((a, b) => b.bytes - a.bytes)[0];
-  const key = `${manifestKey.slice(0, -"manifest.json".length)}${table.key}`;
+  const key = `${manifestKey.slice(0, -"manifest.json".length)}${table.parts[0].key}`;
   const body = Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
   const at = Math.floor(body.length / 2);
   body[at] = body[at]! ^ 0x01;

@@ -120,7 +120,7 @@ describe("3: the backup is proven bad", () => {
     const dest = store();
     const id = await backupTo(dest);
     const manifest = JSON.parse(readFileSync(join(root, `store-${dirs}`, ...id.split("/"), "manifest.json"), "utf8"));
-    const file = join(root, `store-${dirs}`, ...id.split("/"), manifest.tables[0].key);
+    const file = join(root, `store-${dirs}`, ...id.split("/"), manifest.tables[0].parts[0].key);
     const bytes = readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     writeFileSync(file, bytes);

@@ -2,6 +2,8 @@
  * Issue 5: `backup --rds-instance` through the RDS emulator (the real @aws-sdk/client-rds against
  * real PostgreSQL): newest snapshot, temporary instance, fresh password, dump, always deleted.
  */
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCli } from "./support/cli.ts";
 import { loadCorpus } from "./support/corpus.ts";
@@ -115,6 +117,42 @@ describe("backup --rds-instance", () => {
     expect(r.code).toBe(143);
     expect(r.stderr).toMatch(/deleting the temporary instance/);
     expect(temporaries()).toEqual([]);
+  });
+});
+
+describe("an interrupted backup is continued (issue 12)", () => {
+  it("after SIGKILL in the data phase, the next backup reuses the temporary instance and dumps only the missing units", async () => {
+    const snapshot = await emu.createAutomatedSnapshot("production-blue", { createTime: new Date(Date.now() - 60_000) });
+    const asOfSnapshot = await dataDigest(prodUrl);
+    const dest = tempStore();
+    const args = ["backup", "--rds-instance", "production-blue", "--dest", dest, ...rdsFlags(), "--jobs", "1", "--split-larger-than", "4096", "--json"];
+    const markers = () => readdirSync(fileURLToPath(dest), { recursive: true }).map(String).filter((f) => /\/units\/\d+\.json$/.test(f));
+    const first = startCli(args, env());
+    for (let i = 0; i < 3000 && markers().length < 30; i++) await new Promise((r) => setTimeout(r, 10));
+    first.child.kill("SIGKILL");
+    await first.done;
+    const done = markers().length;
+    expect(done).toBeGreaterThanOrEqual(30);
+    // Nothing ran after the kill: the temporary instance is still there, tagged with its backup.
+    const left = emu.instance("cobalt-tmp-production-blue")!;
+    expect(left.status).toBe("available");
+    const backupId = left.tags["cobalt-backup:backup-id"];
+    expect(backupId).toMatch(/^pagila\//);
+    const restores = () => emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").length;
+    const restoresBefore = restores();
+
+    const second = await runCli(args, env());
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json).toMatchObject({ id: backupId, snapshot: snapshot.id });
+    expect(restores()).toBe(restoresBefore); // the same instance: no second restore
+    expect(second.json!.reusedUnits).toBeGreaterThanOrEqual(done - 1); // a marker written as the kill came may be redone
+    expect(second.json!.reusedUnits).toBeLessThan(second.json!.units);
+    expect(temporaries()).toEqual([]);
+
+    const pg15 = cluster(15);
+    const target = await pg15.newDatabase("rds_resumed");
+    await restore(dest, backupId!, pg15.url(target));
+    expect(await dataDigest(pg15.url(target))).toEqual(asOfSnapshot);
   });
 });
 

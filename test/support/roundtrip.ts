@@ -11,8 +11,8 @@ import { runCli } from "./cli.ts";
 /** A fresh store directory under the OS temp dir, as a file:// URL (the OS cleans /tmp). */
 export const tempStore = (): string => pathToFileURL(mkdtempSync(join(tmpdir(), "cobalt-store-"))).href;
 
-export async function backup(sourceUrl: string, dest: string, jobs = 4): Promise<string> {
-  const r = await runCli(["backup", "--source", sourceUrl, "--dest", dest, "--jobs", String(jobs), "--json"]);
+export async function backup(sourceUrl: string, dest: string, jobs = 4, extra: string[] = []): Promise<string> {
+  const r = await runCli(["backup", "--source", sourceUrl, "--dest", dest, "--jobs", String(jobs), ...extra, "--json"]);
   expect(r.code, r.stderr).toBe(0);
   return r.json!.id as string;
 }

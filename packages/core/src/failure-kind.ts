@@ -45,6 +45,8 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   NoSnapshot: "input",
   SnapshotNotFound: "input",
   NotTemporary: "input",
+  PlanMissing: "input",
+  ResumeRefused: "input",
   // the backup is bad
   VerifyMismatch: "backup-defect",
   ObjectCorrupt: "backup-defect",
@@ -58,6 +60,7 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   Interrupted: "interrupted",
   // at run time
   SnapshotFailed: "runtime",
+  UnitsMissing: "runtime",
   AwsUnavailable: "runtime",
   InsufficientCapacity: "runtime",
   InstanceBusy: "runtime",

@@ -12,6 +12,11 @@ export type { DdlItem, SchemaCapture, InventoryEntry, TableData } from "./schema
 export { createRoleSql, createRolesScript, grantMembershipSql, type RoleSpec, type RoleMembership, type CreateRolesOptions } from "./schema/roles.js";
 export { inventoryOf, compareInventories, type InventoryDifference } from "./schema/inventory.js";
 export { streamDump, type DumpDeps, type DumpInput, type DumpOutput, type DumpError, type DumpProgress } from "./dump/stream-dump.js";
+export { planDump, findResumableBackup, type PlanDeps, type PlanInput, type PlanSummary, type DumpSettings, type SourceDescription } from "./dump/plan-dump.js";
+export { dumpUnit, type UnitDeps, type UnitInput, type UnitResult, type UnitProgress } from "./dump/dump-unit.js";
+export { commitBackup, buildManifest, type CommitDeps, type CommitInput, type CommitOutput } from "./dump/commit-backup.js";
+export { PLAN_KEY, UNITS_KEY, markerKey, dumpPlanSchema, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump/dump-plan.js";
+export { chunkRanges, defaultSplitThreshold, parseSize, type ChunkRange } from "./dump/chunks.js";
 export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress, type RolesReport } from "./restore/restore-backup.js";
 export { verifyRestore, recordVerification, recordFailedVerification, differencesOf, restoreSpaceNeeded, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
 export type { BackupStore, PutOptions, StoreError, StoredObject, UnfinishedUpload } from "./store/backup-store.js";

@@ -9,7 +9,7 @@ import { EXIT, bytes, count } from "../output.js";
 import { openSource } from "../sources/open-source.js";
 import { UsageError } from "../usage-error.js";
 import { TOOL } from "../version.js";
-import { dumpProgress, parseCompression, parseDays, parseJobs, peakRssBytes, runCommand } from "./common.js";
+import { dumpProgress, parseCompression, parseDays, parseJobs, parseSizeFlag, peakRssBytes, runCommand } from "./common.js";
 
 interface BackupOptions extends StoreFlags, AwsFlags {
   source?: string;
@@ -28,6 +28,8 @@ interface BackupOptions extends StoreFlags, AwsFlags {
   jobs: number;
   compression: "zstd" | "gzip" | "none";
   lockDays?: number;
+  splitLargerThan?: number;
+  resume?: string;
   recipient?: string[];
   recipientsFile?: string;
   passphraseEnv?: string;
@@ -70,7 +72,9 @@ export function registerBackup(program: Command): void {
     .option("--master-password-env <VAR>", "with --rds-instance: use the snapshot's master password from this variable (an existing secret) instead of resetting it")
     .option("--wait-minutes <n>", "with --rds-instance: give up on each RDS state change after n minutes", (v) => Number(v), 120)
     .requiredOption("--dest <store-url>", "where to store it: file:///path/to/dir, a plain directory path, or s3://bucket/prefix")
-    .option("--jobs <n>", "tables read in parallel", parseJobs, 2)
+    .option("--jobs <n>", "tables (or chunks of them) read in parallel", parseJobs, 2)
+    .option("--split-larger-than <size>", "dump tables larger than this in chunks that run in parallel: bytes or a size such as 64MiB, 1GiB (default: from --jobs and the table sizes)", parseSizeFlag)
+    .option("--resume <id>", "continue this interrupted backup of a frozen source (an RDS snapshot): only its unfinished units run; backup --rds-instance finds it by itself")
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)
     .option("--json", "print the result as one JSON object, logs as JSON lines on stderr")
@@ -79,13 +83,16 @@ export function registerBackup(program: Command): void {
         opts,
         async (out, signal) => {
           if (Boolean(opts.source) === Boolean(opts.rdsInstance)) throw new UsageError("give either --source <database> or --rds-instance <id>");
+          if (opts.resume && !opts.rdsInstance) {
+            throw new UsageError(`--resume continues a backup of a frozen source (--rds-instance); a backup of --source reads a live database through a snapshot that ended with the process that held it, so ${opts.resume} cannot be continued: start a new backup`);
+          }
           const rds = opts.rdsInstance;
           const lockUntil = lockUntilFor(opts.lockDays);
           const store = await storeFromUrl(opts.dest, "--dest", { ...opts, ...(lockUntil ? { lockUntil } : {}) });
           const encryption = encryptionKeys(opts);
           let source: OpenedSource;
           try {
-            source = await openSource(out, sourceOf(opts), signal, "--source");
+            source = await openSource(out, sourceOf(opts), signal, store, "--source");
           } catch (e) {
             // A source that cannot be opened (no snapshot, no capacity) is the backup's failure; bad input is the user's.
             if (e instanceof UsageError || !rds) throw e;
@@ -93,23 +100,36 @@ export function registerBackup(program: Command): void {
           }
           const label = rds ?? source.describe.database;
           out.event("backup.start", rds ? { rdsInstance: rds, snapshot: opts.snapshot, dest: store.location, encrypted: Boolean(encryption) } : { source: `${source.describe.host}:${source.describe.port}/${source.describe.database}`, dest: store.location, jobs: opts.jobs, compression: opts.compression, encrypted: Boolean(encryption) });
+          // A frozen source continues the backup it found (or the one named), else starts the one it was tagged with.
+          const backup = opts.resume ? { id: opts.resume, resume: true } : source.backup;
           const result = await streamDump(
             { connect: source.connect, store, tool: TOOL, onProgress: dumpProgress(out, `backup ${label}`), signal },
-            { jobs: opts.jobs, compression: opts.compression, source: source.describe, ...(encryption ? { encryption } : {}), ...(lockUntil ? { lockUntil } : {}) },
+            {
+              jobs: opts.jobs,
+              compression: opts.compression,
+              source: source.describe,
+              consistency: source.consistency ?? "live",
+              ...(backup ? (backup.resume ? { resume: backup.id } : { id: backup.id }) : {}),
+              ...(opts.splitLargerThan ? { splitLargerThan: opts.splitLargerThan } : {}),
+              ...(encryption ? { encryption } : {}),
+              ...(lockUntil ? { lockUntil } : {}),
+            },
           );
           const closed = await source.close().then(() => undefined, (e: unknown) => e);
           // An instance left running outranks what failed before: it is billed until someone acts.
           if (closed) return out.fail(`${result.isOk() ? `backup ${result.value.id} is complete, but ` : `backup failed (${result.error.message}), and `}${causeMessage(closed)}`, EXIT.instanceLeft, { tag: "CleanupFailed" });
           if (result.isErr()) return out.failWith(result.error, "backup failed");
           const { id, manifest: m } = result.value;
+          const units = { units: m.units.total, reusedUnits: m.units.reused };
+          const continued = m.units.reused ? `, continuing an interrupted attempt (${m.units.reused} of ${m.units.total} units reused)` : "";
           if (rds) {
             return out.result(
-              { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
-              `backup ${id} of ${rds} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored; temporary instance deleted`,
+              { id, location: store.location, snapshot: m.source.snapshotId, tables: m.totals.tables, ...units, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes() },
+              `backup ${id} of ${rds} (snapshot ${m.source.snapshotId}) complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.storedBytes)} stored${continued}; temporary instance deleted`,
             );
           }
           out.result(
-            { id, location: store.location, tables: m.totals.tables, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
+            { id, location: store.location, tables: m.totals.tables, ...units, rows: m.totals.rows, rawBytes: m.totals.rawBytes, storedBytes: m.totals.storedBytes, largeObjects: m.largeObjects?.count ?? 0, durationMs: m.timings.totalMs, peakRssBytes: peakRssBytes(), ...(store.describe ? { store: store.describe() } : {}) },
             `backup ${id} complete: ${m.totals.tables} tables, ${count(m.totals.rows)} rows, ${bytes(m.totals.rawBytes)} read, ${bytes(m.totals.storedBytes)} stored in ${(m.timings.totalMs / 1000).toFixed(1)} s`,
           );
         },

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { causeMessage, tagOf, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
+import { causeMessage, parseSize, tagOf, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
 import { interruptible } from "../adapters/interrupt.js";
 import { UsageError } from "../usage-error.js";
 import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
@@ -53,13 +53,15 @@ export function dumpProgress(out: Output, label: string): (p: DumpProgress) => v
   let shown: string | undefined;
   return (p) => {
     const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    const inTable = p.streaming ? ` · ${p.streaming.table} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
-    // A table that starts streaming is shown at once; the rest of the line is throttled.
-    const fresh = p.streaming !== undefined && p.streaming.table !== shown;
-    if (p.streaming) shown = p.streaming.table;
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`, fresh);
-    const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes };
-    if (p.streaming) out.tick("table.progress", { table: p.streaming.table, tableRows: p.streaming.rows, tableRawBytes: p.streaming.rawBytes, ...totals });
+    const inTable = p.streaming ? ` · ${p.streaming.table}${p.streaming.chunk ? ` chunk ${p.streaming.chunk}` : ""} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
+    // A table (or chunk) that starts streaming is shown at once; the rest of the line is throttled.
+    const current = p.streaming ? `${p.streaming.table} ${p.streaming.chunk ?? ""}` : undefined;
+    const fresh = current !== undefined && current !== shown;
+    if (current) shown = current;
+    const units = p.unitsTotal > p.tablesTotal ? ` · units ${p.unitsDone}/${p.unitsTotal}${p.unitsReused ? ` (${p.unitsReused} reused)` : ""}` : "";
+    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal}${units} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`, fresh);
+    const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, unitsDone: p.unitsDone, unitsTotal: p.unitsTotal, unitsReused: p.unitsReused, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes };
+    if (p.streaming) out.tick("table.progress", { table: p.streaming.table, ...(p.streaming.chunk ? { chunk: p.streaming.chunk } : {}), tableRows: p.streaming.rows, tableRawBytes: p.streaming.rawBytes, ...totals });
     else if (!process.stderr.isTTY || p.phase !== "data" || !p.table) out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
   };
 }
@@ -93,6 +95,13 @@ export function filesProgress<P extends { phase: string; files: number; filesTot
       out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
     }
   };
+}
+
+/** A byte count or a size with a unit (64MiB, 1GiB). */
+export function parseSizeFlag(v: string): number {
+  const n = parseSize(v);
+  if (n === undefined) throw new InvalidArgumentError(`expected a size in bytes or with a unit such as 64MiB or 1GiB, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 export const peakRssBytes = (): number => process.resourceUsage().maxRSS * 1024;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type RunOutcome } from "@cobalt-backup/core";
+import { parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type RunOutcome } from "@cobalt-backup/core";
 import { keysFromConfig, lockUntilFor, storeFromConfig } from "../adapters/from-config.js";
 import { hookRunner } from "../adapters/hook.js";
 import { notify } from "../adapters/notify.js";
@@ -85,6 +85,7 @@ async function build(out: Output, config: Config, signal: AbortSignal): Promise<
   const input: NightlyInput = {
     jobs: config.backup.jobs,
     compression: config.backup.compression,
+    ...(config.backup.splitLargerThan !== undefined ? { splitLargerThan: typeof config.backup.splitLargerThan === "number" ? config.backup.splitLargerThan : parseSize(config.backup.splitLargerThan)! } : {}),
     verify: config.verify.enabled,
     ...(encryption ? { encryption } : {}),
     ...(decryption ? { decryption } : {}),
@@ -94,7 +95,7 @@ async function build(out: Output, config: Config, signal: AbortSignal): Promise<
   const deps: NightlyDeps = {
     store,
     tool: TOOL,
-    openSource: () => openSource(out, src, signal),
+    openSource: () => openSource(out, src, signal, store),
     sourceIsSnapshot: Boolean(src.rdsInstance),
     openScratch: async (needs) => {
       const s = await openScratch(config.verify.target, needs, config.verify.scratchDir);

@@ -1,3 +1,4 @@
+import { parseSize } from "@cobalt-backup/core";
 import { z } from "zod";
 
 /**
@@ -45,6 +46,10 @@ export const configSchema = z
       .object({
         jobs: z.number().int().min(1).max(64).default(2).describe("Tables read (and restored) in parallel."),
         compression: z.enum(["zstd", "gzip", "none"]).default("zstd").describe("Compression of every data object."),
+        splitLargerThan: z
+          .union([z.number().int().positive(), z.string().refine((v) => parseSize(v) !== undefined, "a size such as 64MiB or 1GiB")])
+          .optional()
+          .describe("Tables larger than this (bytes, or a size such as 64MiB, 1GiB) are dumped in chunks that run in parallel (default: from jobs and the table sizes)."),
       })
       .strict()
       .default({ jobs: 2, compression: "zstd" }),

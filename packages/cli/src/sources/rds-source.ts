@@ -1,4 +1,4 @@
-import { Failure, type OpenedSource } from "@cobalt-backup/core";
+import { Failure, findResumableBackup, newBackupId, type BackupStore, type OpenedSource } from "@cobalt-backup/core";
 import { restoreSnapshot } from "@cobalt-backup/core/rds";
 import { awsClients, temporaryInstanceConnect } from "../adapters/aws-clients.js";
 import { awsSettingsOf } from "../adapters/from-config.js";
@@ -25,7 +25,7 @@ async function publicIp(): Promise<string> {
  * restoreSnapshot deletes the instance itself; once it is open, the caller's stages stop and
  * `close` deletes it. Either way the instance is gone before the process exits.
  */
-export async function openRdsSource(out: Output, src: Config["source"], signal: AbortSignal): Promise<OpenedSource> {
+export async function openRdsSource(out: Output, src: Config["source"], signal: AbortSignal, store: BackupStore): Promise<OpenedSource> {
   const { rds, ec2 } = awsClients(awsSettingsOf(src));
   const [securityGroupId, givenCidr] = (src.openIngress ?? "").split("=");
   const cidr = securityGroupId && !givenCidr ? `${await publicIp()}/32` : givenCidr;
@@ -48,6 +48,11 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
       ...(securityGroupId && cidr ? { ingress: { securityGroupId, cidr } } : {}),
       ...(existingPassword ? { existingPassword } : {}),
       ...(process.env.COBALT_RDS_POLL_MS ? { pollIntervalMs: Number(process.env.COBALT_RDS_POLL_MS) } : {}),
+      // An interrupted backup of the same snapshot is continued, on its instance when that is still there.
+      backupFor: async ({ snapshotId, database }) => {
+        const found = await findResumableBackup(store, { instance: src.rdsInstance!, snapshotId });
+        return found ? { id: found, resume: true } : { id: newBackupId(src.database ?? database ?? "postgres", new Date()), resume: false };
+      },
     },
   );
   if (r.isErr()) {
@@ -56,8 +61,10 @@ export async function openRdsSource(out: Output, src: Config["source"], signal: 
   }
   const instance = r.value;
   const database = src.database ?? instance.database ?? "postgres";
-  out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database });
+  out.event("rds.ready", { instance: instance.instanceId, snapshot: instance.snapshotId, snapshotTime: instance.snapshotTime.toISOString(), database, backup: instance.backup?.id, continuing: instance.backup?.resume ?? false, instanceReused: instance.resumed });
   return {
+    consistency: "frozen",
+    ...(instance.backup ? { backup: instance.backup } : {}),
     connect: temporaryInstanceConnect(instance, database, { tls: src.tls, ...(src.caBundle ? { rdsCaBundle: src.caBundle } : {}) }),
     describe: { kind: "rds-snapshot", host: instance.host, port: instance.port, database, user: instance.masterUsername, instance: src.rdsInstance!, snapshotId: instance.snapshotId },
     close: async () => {

@@ -1,3 +1,6 @@
+import { copyToSql } from "../pg/copy-sql.js";
+import { ident, qname } from "../pg/sql.js";
+
 /**
  * How a big table is cut into chunks that independent workers dump, as pgcopydb cuts it: by
  * ranges of a single-column integer primary or unique key when there is one, otherwise by ctid
@@ -73,4 +76,25 @@ export function parseSize(text: string): number | undefined {
   if (unit === undefined) return undefined;
   const bytes = Math.round(Number(m[1]) * unit);
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/**
+ * The COPY that reads one unit of a table: the whole table as `COPY t TO` does (its own rows,
+ * not its inheritance children's), or one chunk through a query on `ONLY t`.
+ */
+export function unitCopySql(t: { schema: string; name: string; columns: readonly string[] }, range: ChunkRange): string {
+  if (range.by === "all") return copyToSql(t);
+  const cols = t.columns.length ? t.columns.map(ident).join(", ") : "";
+  return `COPY (SELECT ${cols} FROM ONLY ${qname(t.schema, t.name)} WHERE ${rangePredicate(range)}) TO STDOUT`;
+}
+
+function rangePredicate(range: Exclude<ChunkRange, { by: "all" }>): string {
+  if (range.by === "ctid") {
+    const from = `ctid >= '(${range.fromPage},0)'::pg_catalog.tid`;
+    return range.toPage === undefined ? from : `${from} AND ctid < '(${range.toPage},0)'::pg_catalog.tid`;
+  }
+  const col = ident(range.column);
+  const parts = [range.from !== undefined ? `${col} >= ${BigInt(range.from)}` : "", range.to !== undefined ? `${col} < ${BigInt(range.to)}` : ""].filter(Boolean);
+  const within = parts.length ? parts.join(" AND ") : "true";
+  return range.nulls ? `(${within} OR ${col} IS NULL)` : within;
 }

@@ -1,50 +1,35 @@
-import type { Readable } from "node:stream";
-import { to as copyTo } from "pg-copy-streams";
-import { MANIFEST_FORMAT, MANIFEST_KEY, type Manifest, type TableObject } from "../manifest/manifest.js";
-import { describeConnectError } from "../pg/connect-error.js";
+import type { Manifest } from "../manifest/manifest.js";
+import type { PgClient, PgConnect } from "../pg/session.js";
 import { qname } from "../pg/sql.js";
-import { applySessionSettings, SESSION_SETTINGS, type PgClient, type PgConnect } from "../pg/session.js";
-import { Failure, failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
-import { captureSchema } from "../schema/capture.js";
-import type { SchemaError } from "../schema/errors.js";
-import { inventoryOf } from "../schema/inventory.js";
+import { Failure, type ResultAsync } from "../result.js";
 import type { SchemaCapture } from "../schema/model.js";
 import { backupPrefix, newBackupId } from "../object/backup-id.js";
-import { encryptionRecord, objectSuffix, type ObjectEncoding } from "../object/encoding.js";
-import type { EncryptionKeys } from "../object/encryption.js";
-import { writeObject } from "../object/write-object.js";
-import type { Compression } from "../object/compression.js";
-import { copyToSql } from "../pg/copy-sql.js";
-import { largeObjectStream, listLargeObjects } from "../pg/large-objects.js";
-import { readSequenceStates } from "../pg/sequences.js";
-import type { BackupStore, StoreError } from "../store/backup-store.js";
-import { abortReason, causeMessage } from "../util/errors.js";
-import { readableOf } from "../util/readable.js";
-import { copyPlan } from "./copy-plan.js";
+import type { BackupStore } from "../store/backup-store.js";
+import { causeMessage } from "../util/errors.js";
+import { buildManifest } from "./commit-backup.js";
+import { fail, settleDump, type DumpError } from "./dump-errors.js";
+import { largestFirst, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
+import { formatOf, runUnit, unitLabel, validMarker } from "./dump-unit.js";
+import { checkResumable, connectSource, freeze, makePlan, putJson, readPlan, type DumpSettings, type SourceDescription } from "./plan-dump.js";
+import { MANIFEST_KEY } from "../manifest/manifest.js";
 
-/** Why a dump stopped. Nothing is committed (no manifest) after any of these. */
-export type DumpError =
-  | { _tag: "SourceConnectFailed"; reason: string; message: string; retryable: boolean }
-  | { _tag: "SnapshotFailed"; message: string }
-  | { _tag: "SchemaCaptureFailed"; schemaError: SchemaError; message: string }
-  | { _tag: "CopyFailed"; table: string; message: string; retryable: boolean }
-  | { _tag: "LargeObjectsFailed"; message: string; retryable: boolean }
-  | { _tag: "StoreFailed"; storeError: StoreError; message: string }
-  /** The signal fired: every upload was aborted and what was written deleted. */
-  | { _tag: "Interrupted"; reason: string; message: string }
-  | Unexpected;
+export type { DumpError } from "./dump-errors.js";
 
 export interface DumpProgress {
-  phase: "schema" | "data" | "large-objects" | "commit";
+  phase: "schema" | "data" | "commit";
   tablesTotal: number;
   tablesDone: number;
+  unitsTotal: number;
+  unitsDone: number;
+  /** Units an interrupted attempt had already done, not read again. */
+  unitsReused: number;
   rows: number;
   rawBytes: number;
   storedBytes: number;
   /** The table that just finished, when one did. */
   table?: string;
-  /** A table still streaming, and how far it got: reported as its COPY text arrives. */
-  streaming?: { table: string; rows: number; rawBytes: number };
+  /** A unit still streaming, and how far it got: reported as its COPY text arrives. */
+  streaming?: { table: string; chunk?: string; rows: number; rawBytes: number };
 }
 
 export interface DumpDeps {
@@ -53,25 +38,31 @@ export interface DumpDeps {
   store: BackupStore;
   tool: { name: string; version: string };
   now?: () => Date;
-  /** Called at each phase, each finished table, and each chunk read from a table (throttle it). */
+  /** Called at each phase, each finished unit and table, and each chunk read (throttle it). */
   onProgress?: (p: DumpProgress) => void;
   /**
-   * Stops the dump: connections are closed, uploads aborted, what was written deleted; the
-   * result is an `Interrupted` error once all of that is done.
+   * Stops the dump: connections are closed, uploads aborted; the result is an `Interrupted`
+   * error once that is done. A live dump deletes what it wrote; a frozen one keeps the units it
+   * finished, so that the backup can be continued.
    */
   signal?: AbortSignal;
 }
 
-export interface DumpInput {
-  jobs: number;
-  compression: Compression;
-  compressionLevel?: number;
-  /** The store keeps every object until then (S3 Object Lock); recorded for prune. */
-  lockUntil?: Date;
-  /** Encrypt every object but the manifest for these age recipients (on whenever given). */
-  encryption?: EncryptionKeys;
-  /** How the source is described in the manifest; never contains a password. */
-  source: { kind: "postgres-url" | "rds-snapshot"; host: string; port: number; database: string; user: string; instance?: string; snapshotId?: string };
+export interface DumpInput extends DumpSettings {
+  source: SourceDescription;
+  /**
+   * `live` (any URL): every unit reads one snapshot the coordinator exported, in this process;
+   * the backup cannot be continued if it stops. `frozen` (a temporary instance restored from a
+   * snapshot, which nothing writes to): each worker reads in its own transaction, and an
+   * interrupted backup can be continued with `resume`.
+   */
+  consistency?: "live" | "frozen";
+  /** Continue this unfinished backup of a frozen source: only units without a valid marker run. */
+  resume?: string;
+  /** The id of a new backup (default `<database>/<UTC time>`), e.g. the one a temporary instance is tagged with. */
+  id?: string;
+  /** Who runs this attempt, recorded in markers (default: a random id). */
+  attempt?: string;
 }
 
 export interface DumpOutput {
@@ -79,223 +70,267 @@ export interface DumpOutput {
   manifest: Manifest;
 }
 
-const fail: Fail<DumpError> = failWith();
-
 /**
- * Streams a consistent backup of one database into a store: every worker reads the same
- * exported snapshot (REPEATABLE READ, READ ONLY), tables largest first, each COPY stream
- * counted, hashed, compressed and hashed again on its way to the store; `manifest.json` last.
- * On any failure, and when `deps.signal` fires, every connection is closed, every upload aborted,
- * what was written is deleted, and no manifest exists; only then does the result settle.
+ * A whole backup in this process: plan, units on a local pool of `jobs` workers (largest first,
+ * big tables in chunks), commit. A live source is read through one exported snapshot shared by
+ * every worker; a frozen one by independent transactions, and it resumes.
  */
 export function streamDump(deps: DumpDeps, input: DumpInput): ResultAsync<DumpOutput, DumpError> {
-  return settle(runDump(deps, input), (e): DumpError => {
-    if (deps.signal?.aborted) {
-      const reason = abortReason(deps.signal);
-      return { _tag: "Interrupted", reason, message: `${reason}: what the backup had written was deleted` };
-    }
-    return unexpected(e, "backup failed");
-  }, deps.signal);
+  const live = (input.consistency ?? "live") === "live";
+  return settleDump((live ? runLive : runFrozen)(deps, input), deps.signal, live ? "what the backup had written was deleted" : undefined);
 }
 
-async function connectTo(connect: PgConnect, what: string): Promise<PgClient> {
-  try {
-    const client = await connect();
-    await applySessionSettings(client);
-    return client;
-  } catch (cause) {
-    const p = describeConnectError(cause, what);
-    return fail({ _tag: "SourceConnectFailed", reason: p.reason, message: p.message, retryable: p.retryable });
+const attemptId = () => `attempt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** The shared machinery of both rules: workers, a queue of units, progress, the first failure. */
+class UnitRun {
+  readonly clients: PgClient[] = [];
+  readonly markers: UnitMarker[] = [];
+  firstError: unknown;
+  readonly progress: DumpProgress = { phase: "schema", tablesTotal: 0, tablesDone: 0, unitsTotal: 0, unitsDone: 0, unitsReused: 0, rows: 0, rawBytes: 0, storedBytes: 0 };
+  private remaining = new Map<number, number>();
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly deps: DumpDeps,
+    readonly attempt: string,
+  ) {
+    this.onAbort = () => this.stop(deps.signal?.reason);
+    deps.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
+  stop(error: unknown): void {
+    if (this.firstError !== undefined) return;
+    this.firstError = error;
+    for (const c of this.clients) void c.end().catch(() => {});
+  }
+
+  report(extra: Partial<DumpProgress> = {}): void {
+    this.deps.onProgress?.({ ...this.progress, ...extra });
+  }
+
+  start(plan: DumpPlan, done: readonly UnitMarker[]): void {
+    this.progress.phase = "data";
+    this.progress.tablesTotal = plan.tables.length;
+    this.progress.unitsTotal = plan.units.length;
+    for (const u of plan.units) if (u.kind === "table") this.remaining.set(u.table, (this.remaining.get(u.table) ?? 0) + 1);
+    for (const m of done) this.finished(plan, plan.units[m.unit]!, m, true);
+    this.report();
+  }
+
+  finished(plan: DumpPlan, unit: PlanUnit, marker: UnitMarker, reused: boolean): void {
+    this.markers.push(marker);
+    this.progress.unitsDone++;
+    if (reused) {
+      this.progress.unitsReused++;
+      this.progress.rows += marker.rows;
+      this.progress.rawBytes += marker.rawBytes;
+    }
+    this.progress.storedBytes += marker.bytes;
+    if (unit.kind !== "table") return;
+    const left = (this.remaining.get(unit.table) ?? 1) - 1;
+    this.remaining.set(unit.table, left);
+    if (left === 0) {
+      this.progress.tablesDone++;
+      const t = plan.tables[unit.table]!;
+      if (!reused) this.report({ table: `${t.schema}.${t.table}` });
+    }
+  }
+
+  /** Runs one unit on a client and records it; a failure stops every worker. */
+  async run(client: PgClient, plan: DumpPlan, unit: PlanUnit, format: ReturnType<typeof formatOf>["format"]): Promise<void> {
+    const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
+    const parts = unit.kind === "table" ? plan.units.filter((u) => u.kind === "table" && u.table === unit.table).length : 1;
+    const streaming = { table: t ? `${t.schema}.${t.table}` : "large objects", ...(parts > 1 && unit.kind === "table" ? { chunk: `${unit.part + 1}/${parts}` } : {}), rows: 0, rawBytes: 0 };
+    const r = await runUnit(client, this.deps.store, plan, unit, {
+      attempt: this.attempt,
+      format,
+      signal: this.deps.signal,
+      onRaw: (bytes, lines) => {
+        this.progress.rawBytes += bytes;
+        this.progress.rows += lines;
+        streaming.rows += lines;
+        streaming.rawBytes += bytes;
+        this.report({ streaming: { ...streaming } });
+      },
+    });
+    this.finished(plan, unit, r.marker, false);
+  }
+
+  async close(): Promise<void> {
+    this.deps.signal?.removeEventListener("abort", this.onAbort);
+    await Promise.all(this.clients.map((c) => c.end().catch(() => {})));
   }
 }
 
-async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
+async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
+  if (input.resume) {
+    fail({ _tag: "ResumeRefused", id: input.resume, message: `a backup of a live source cannot be continued: the snapshot it read ended with the process that held it; start a new backup` });
+  }
   const now = deps.now ?? (() => new Date());
   const started = now();
   const t0 = performance.now();
-  const signal = deps.signal;
-  const writable = await deps.store.checkWritable();
-  if (writable.isErr()) fail({ _tag: "StoreFailed", storeError: writable.error, message: writable.error.message });
-  signal?.throwIfAborted();
-
-  const clients: PgClient[] = [];
-  const written: string[] = [];
-  const id = newBackupId(input.source.database, started);
+  await checkWritable(deps.store);
+  deps.signal?.throwIfAborted();
+  const id = input.id ?? newBackupId(input.source.database, started);
   const prefix = backupPrefix(id);
-  const ext = objectSuffix(input);
+  const run = new UnitRun(deps, input.attempt ?? attemptId());
   let committed = false;
-  let firstError: unknown;
-  /** Records the first failure and closes every connection, so no worker starts or finishes more work. */
-  const stopAll = (error: unknown): undefined => {
-    if (firstError !== undefined) return;
-    firstError = error;
-    for (const c of clients) void c.end().catch(() => {});
-  };
-  const onAbort = () => stopAll(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const coordinator = await connectTo(deps.connect, `source database ${input.source.database}`);
-    clients.push(coordinator);
-    signal?.throwIfAborted();
-    const info = await exportSnapshot(coordinator);
-    const progress: DumpProgress = { phase: "schema", tablesTotal: 0, tablesDone: 0, rows: 0, rawBytes: 0, storedBytes: 0 };
-    deps.onProgress?.({ ...progress });
-
-    const captured = await captureSchema(coordinator);
-    if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
-    const schema = (captured as { value: SchemaCapture }).value;
-    await lockTables(coordinator, schema);
-    const schemaMs = performance.now() - t0;
-
-    /** Writes one object (see writeObject); a store failure is the dump's, any other is the caller's to name. */
-    const storeStream = async (key: string, source: Readable, onRaw?: (bytes: number, lines: number) => void, expectedBytes?: number, plain = false) => {
-      const encoding: ObjectEncoding = plain ? { compression: "none" } : { compression: input.compression, compressionLevel: input.compressionLevel, encryption: input.encryption };
-      const r = await writeObject(deps.store, key, source, { ...encoding, expectedBytes, signal, onRaw, onStored: plain ? undefined : (b) => void (progress.storedBytes += b) });
-      if (r.isErr()) return r.error._tag === "StoreFailed" ? fail({ _tag: "StoreFailed", storeError: r.error.storeError, message: r.error.message }) : Promise.reject(r.error.cause);
-      written.push(key);
-      return r.value;
-    };
-
-    const schemaKey = `${prefix}schema.json${ext}`;
-    const schemaResult = await storeStream(schemaKey, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })));
-
-    // Data: workers share the coordinator's snapshot; largest tables first.
-    const plan = copyPlan(schema.tables);
-    progress.phase = "data";
-    progress.tablesTotal = plan.length;
-    deps.onProgress?.({ ...progress });
-    const jobs = Math.max(1, Math.min(input.jobs, plan.length));
-    for (let i = 0; i < jobs && plan.length > 0; i++) {
-      const worker = await connectTo(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
-      clients.push(worker);
+    const coordinator = await connectSource(deps.connect, `source database ${input.source.database}`);
+    run.clients.push(coordinator);
+    deps.signal?.throwIfAborted();
+    const snapshot = await exportSnapshot(coordinator);
+    run.report();
+    const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, afterCapture: (schema) => lockTables(coordinator, schema) });
+    const { format } = formatOf(plan, input.encryption);
+    const jobs = Math.max(1, Math.min(input.jobs, plan.units.filter((u) => u.kind === "table").length));
+    for (let i = 0; i < jobs && plan.units.length > 0; i++) {
+      const worker = await connectSource(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
+      run.clients.push(worker);
       try {
         await worker.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        await worker.query(`SET TRANSACTION SNAPSHOT '${info.snapshot}'`);
+        await worker.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
       } catch (cause) {
         fail({ _tag: "SnapshotFailed", message: `a worker could not join the exported snapshot: ${causeMessage(cause)}` });
       }
     }
-    signal?.throwIfAborted();
-    const tables: TableObject[] = new Array(plan.length);
-    const copyTable = async (client: PgClient, entry: (typeof plan)[number]) => {
-      const { table, key } = { table: entry.table, key: `${prefix}data/${entry.file}.copy${ext}` };
-      const display = `${table.schema}.${table.name}`;
-      try {
-        const copy = client.query(copyTo(copyToSql(table)));
-        const streaming = { table: display, rows: 0, rawBytes: 0 };
-        // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
-        const r = await storeStream(key, copy, (bytes, lines) => {
-          progress.rawBytes += bytes;
-          progress.rows += lines;
-          streaming.rows += lines;
-          streaming.rawBytes += bytes;
-          deps.onProgress?.({ ...progress, streaming: { ...streaming } });
-        }, table.sizeBytes * 2);
-        tables[entry.order] = {
-          kind: "table-data",
-          key: key.slice(prefix.length),
-          schema: table.schema,
-          table: table.name,
-          columns: table.columns,
-          rows: r.rawLines,
-          rawBytes: r.rawBytes,
-          rawSha256: r.rawSha256,
-          bytes: r.bytes,
-          sha256: r.sha256,
-        };
-        progress.tablesDone++;
-        deps.onProgress?.({ ...progress, table: display });
-      } catch (cause) {
-        throw cause instanceof Failure ? cause : new Failure<DumpError>({ _tag: "CopyFailed", table: display, message: `reading table ${display} failed: ${causeMessage(cause)}`, retryable: true });
-      }
-    };
-    // Tables a worker cannot lock at once are copied by the coordinator, which has held their lock from the start.
-    const deferred: (typeof plan)[number][] = [];
+    deps.signal?.throwIfAborted();
+    run.start(plan, []);
+    const dataStart = performance.now();
+    const queue = largestFirst(plan.units.filter((u) => u.kind === "table"));
+    // Units of tables a worker cannot lock at once go to the coordinator, which has held their lock from the start.
+    const deferred: PlanUnit[] = [];
     let next = 0;
     const workerLoop = async (client: PgClient) => {
-      while (firstError === undefined) {
-        const entry = plan[next++];
-        if (!entry) return;
+      while (run.firstError === undefined) {
+        const unit = queue[next++];
+        if (!unit) return;
         try {
-          if (await lockNowait(client, entry.table)) await copyTable(client, entry);
-          else deferred.push(entry);
+          const t = plan.tables[(unit as Extract<PlanUnit, { kind: "table" }>).table]!;
+          if (await lockNowait(client, t)) await run.run(client, plan, unit, format);
+          else deferred.push(unit);
         } catch (cause) {
-          stopAll(cause instanceof Failure ? cause : new Failure<DumpError>({ _tag: "CopyFailed", table: `${entry.table.schema}.${entry.table.name}`, message: `locking table ${entry.table.schema}.${entry.table.name} failed: ${causeMessage(cause)}`, retryable: true }));
+          run.stop(asFailure(cause, plan, unit));
           return;
         }
       }
     };
-    const dataStart = performance.now();
-    const workers = clients.slice(1).map((c) => workerLoop(c));
-
-    // Large objects and sequence states are read by the coordinator, in the same snapshot, while
-    // the workers copy tables.
+    const workers = run.clients.slice(1).map((c) => workerLoop(c));
     const coordinatorWork = (async () => {
-      const oids = await listLargeObjects(coordinator);
-      let largeObjects: Manifest["largeObjects"] = null;
-      if (oids.length > 0) {
-        try {
-          const r = await storeStream(`${prefix}large-objects${ext}`, largeObjectStream(coordinator, oids));
-          largeObjects = { kind: "large-objects", key: `large-objects${ext}`, count: oids.length, rawBytes: r.rawBytes, rawSha256: r.rawSha256, bytes: r.bytes, sha256: r.sha256 };
-        } catch (cause) {
-          if (cause instanceof Failure) throw cause;
-          fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
-        }
-      }
-      return { largeObjects, sequences: await readSequenceStates(coordinator, schema.sequences) };
-    })();
-    const [coordinatorResult] = await Promise.allSettled([coordinatorWork.catch((e) => stopAll(e)), ...workers]);
-    for (const entry of deferred) {
-      if (firstError !== undefined) break;
-      await copyTable(coordinator, entry).catch(stopAll);
+      for (const unit of plan.units.filter((u) => u.kind === "large-objects")) await run.run(coordinator, plan, unit, format);
+    })().catch((cause) => run.stop(cause));
+    await Promise.allSettled([coordinatorWork, ...workers]);
+    for (const unit of deferred) {
+      if (run.firstError !== undefined) break;
+      await run.run(coordinator, plan, unit, format).catch((cause) => run.stop(asFailure(cause, plan, unit)));
     }
     // Whatever failed first is the cause; errors after it are consequences of stopping.
-    if (firstError !== undefined) throw firstError;
-    if (coordinatorResult.status === "rejected") throw coordinatorResult.reason;
-    const { largeObjects, sequences } = coordinatorResult.value!;
+    if (run.firstError !== undefined) throw run.firstError;
     const dataMs = performance.now() - dataStart;
-
-    for (const c of clients) await c.query("COMMIT").catch(() => {});
-    progress.phase = "commit";
-    deps.onProgress?.({ ...progress });
-
-    const completed = now();
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      tool: deps.tool,
-      id,
-      startedAt: started.toISOString(),
-      completedAt: completed.toISOString(),
-      source: { ...input.source, serverVersion: info.serverVersion, serverVersionNum: info.serverVersionNum, encoding: info.encoding, snapshotTime: info.snapshotTime, databaseBytes: info.databaseBytes },
-      settings: { jobs: input.jobs, compression: input.compression, ...(input.compressionLevel !== undefined ? { compressionLevel: input.compressionLevel } : {}), session: { ...SESSION_SETTINGS } },
-      compression: input.compression,
-      lockUntil: input.lockUntil ? input.lockUntil.toISOString() : null,
-      encryption: encryptionRecord(input.encryption),
-      schema: { kind: "schema", key: schemaKey.slice(prefix.length), items: schema.items.length, bytes: schemaResult.bytes, sha256: schemaResult.sha256 },
-      tables,
-      largeObjects,
-      sequences,
-      matviews: schema.matviews,
-      inventory: inventoryOf(schema.items),
-      totals: {
-        tables: tables.length,
-        rows: tables.reduce((s, t) => s + t.rows, 0),
-        rawBytes: tables.reduce((s, t) => s + t.rawBytes, 0),
-        storedBytes: tables.reduce((s, t) => s + t.bytes, 0) + schemaResult.bytes + (largeObjects?.bytes ?? 0),
-      },
-      timings: { schemaMs: Math.round(schemaMs), dataMs: Math.round(dataMs), totalMs: Math.round(performance.now() - t0) },
-    };
-    // The commit: a backup exists once, and only once, this object does.
-    signal?.throwIfAborted();
-    await storeStream(`${prefix}${MANIFEST_KEY}`, readableOf(JSON.stringify(manifest, null, 2)), undefined, undefined, true);
+    for (const c of run.clients) await c.query("COMMIT").catch(() => {});
+    const manifest = await commit(deps, plan, run, dataMs, t0);
     committed = true;
     return { id, manifest };
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
-    // Best effort: what cannot be deleted now is an unfinished backup, which prune collects.
-    if (!committed && written.length > 0) await deps.store.delete(written).match(() => {}, () => {});
+    await run.close();
+    // A live backup cannot be continued: nothing of an unfinished one is kept.
+    if (!committed) await deleteUnder(deps.store, prefix);
   }
+}
+
+async function runFrozen(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
+  const now = deps.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  await checkWritable(deps.store);
+  deps.signal?.throwIfAborted();
+  const run = new UnitRun(deps, input.attempt ?? attemptId());
+  try {
+    const id = input.resume ?? input.id ?? newBackupId(input.source.database, started);
+    const stored = await readPlan(deps.store, id);
+    if (!stored && input.resume) fail({ _tag: "PlanMissing", id, message: `backup ${id} has no plan in ${deps.store.location}: there is nothing to continue` });
+    const plan = stored ? checkResumable(stored, { id, source: input.source }) : await planFrozen(deps, input, run, id, started);
+    const { format } = formatOf(plan, input.encryption);
+    const listed = await deps.store.list(backupPrefix(id));
+    if (listed.isErr()) fail({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+    const sizes = new Map(listed.isOk() ? listed.value.map((o) => [o.key.slice(backupPrefix(id).length), o.bytes]) : []);
+    const done: UnitMarker[] = [];
+    const todo: PlanUnit[] = [];
+    for (const unit of plan.units) {
+      const m = sizes.has(unit.key) ? await validMarker(deps.store, id, unit, sizes) : undefined;
+      if (m) done.push(m);
+      else todo.push(unit);
+    }
+    run.start(plan, done);
+    const dataStart = performance.now();
+    const queue = largestFirst(todo);
+    const jobs = Math.max(1, Math.min(input.jobs, queue.length));
+    let next = 0;
+    const workerLoop = async (i: number) => {
+      if (queue.length === 0) return;
+      const client = await connectSource(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
+      run.clients.push(client);
+      // Nothing writes to a frozen source: one transaction per worker reads what any other would.
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      while (run.firstError === undefined) {
+        const unit = queue[next++];
+        if (!unit) return;
+        await run.run(client, plan, unit, format).catch((cause) => run.stop(asFailure(cause, plan, unit)));
+      }
+    };
+    await Promise.allSettled(Array.from({ length: jobs }, (_, i) => workerLoop(i).catch((cause) => run.stop(cause))));
+    if (run.firstError !== undefined) throw run.firstError;
+    const manifest = await commit(deps, plan, run, performance.now() - dataStart, t0);
+    return { id, manifest };
+  } finally {
+    // A frozen backup keeps the units it finished: the next attempt continues from them.
+    await run.close();
+  }
+}
+
+async function planFrozen(deps: DumpDeps, input: DumpInput, run: UnitRun, id: string, started: Date): Promise<DumpPlan> {
+  const client = await connectSource(deps.connect, `source database ${input.source.database}`);
+  run.clients.push(client);
+  run.report();
+  await freeze(client);
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  const plan = await makePlan(client, deps.store, { id, consistency: "frozen", source: input.source, settings: input, startedAt: started, signal: deps.signal });
+  await client.query("COMMIT");
+  return plan;
+}
+
+async function commit(deps: DumpDeps, plan: DumpPlan, run: UnitRun, dataMs: number, t0: number): Promise<Manifest> {
+  run.progress.phase = "commit";
+  run.report();
+  const byUnit = new Map(run.markers.map((m) => [m.unit, m]));
+  const markers = plan.units.map((u) => byUnit.get(u.unit) ?? fail({ _tag: "UnitsMissing", id: plan.id, units: [u.unit], message: `unit ${u.unit} of backup ${plan.id} did not run` }));
+  const manifest = buildManifest(plan, markers, { tool: deps.tool, completedAt: (deps.now ?? (() => new Date()))(), attempt: run.attempt, dataMs });
+  manifest.timings.totalMs = Math.max(manifest.timings.totalMs, Math.round(performance.now() - t0));
+  deps.signal?.throwIfAborted();
+  // The commit: a backup exists once, and only once, this object does.
+  await putJson(deps.store, `${backupPrefix(plan.id)}${MANIFEST_KEY}`, manifest, deps.signal);
+  return manifest;
+}
+
+function asFailure(cause: unknown, plan: DumpPlan, unit: PlanUnit): unknown {
+  if (cause instanceof Failure) return cause;
+  const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
+  if (!t) return new Failure<DumpError>({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
+  const display = `${t.schema}.${t.table}`;
+  return new Failure<DumpError>({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
+}
+
+async function checkWritable(store: BackupStore): Promise<void> {
+  const writable = await store.checkWritable();
+  if (writable.isErr()) fail({ _tag: "StoreFailed", storeError: writable.error, message: writable.error.message });
+}
+
+/** Best effort: what a failed delete leaves is an unfinished backup, which prune removes. */
+async function deleteUnder(store: BackupStore, prefix: string): Promise<void> {
+  const listed = await store.list(prefix);
+  if (listed.isOk() && listed.value.length > 0) await store.delete(listed.value.map((o) => o.key)).match(() => {}, () => {});
 }
 
 /**
@@ -304,9 +339,9 @@ async function runDump(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
  * since then waits for it; a worker's plain lock would queue behind that statement and wait for
  * the end of the backup, which waits for the worker. False: the table is the coordinator's to copy.
  */
-async function lockNowait(client: PgClient, table: { schema: string; name: string }): Promise<boolean> {
+async function lockNowait(client: PgClient, table: { schema: string; table: string }): Promise<boolean> {
   try {
-    await client.query(`SAVEPOINT cobalt_lock; LOCK TABLE ${qname(table.schema, table.name)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT cobalt_lock`);
+    await client.query(`SAVEPOINT cobalt_lock; LOCK TABLE ${qname(table.schema, table.table)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT cobalt_lock`);
     return true;
   } catch (e) {
     if ((e as { code?: string }).code !== "55P03") throw e;
@@ -315,26 +350,12 @@ async function lockNowait(client: PgClient, table: { schema: string; name: strin
   }
 }
 
-interface SnapshotInfo {
-  snapshot: string;
-  serverVersion: string;
-  serverVersionNum: number;
-  encoding: string;
-  snapshotTime: string;
-  databaseBytes: number;
-}
-
-async function exportSnapshot(client: PgClient): Promise<SnapshotInfo> {
+/** Starts the coordinator's snapshot transaction and exports it for the workers. */
+async function exportSnapshot(client: PgClient): Promise<string> {
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const r = await client.query<{ snapshot: string; version: string; num: string; encoding: string; at: Date; size: string }>(
-      `SELECT pg_catalog.pg_export_snapshot() AS snapshot, current_setting('server_version') AS version,
-              current_setting('server_version_num') AS num, pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
-              pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size
-         FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
-    );
-    const row = r.rows[0]!;
-    return { snapshot: row.snapshot, serverVersion: row.version, serverVersionNum: Number(row.num), encoding: row.encoding, snapshotTime: new Date(row.at).toISOString(), databaseBytes: Number(row.size) };
+    const r = await client.query<{ snapshot: string }>("SELECT pg_catalog.pg_export_snapshot() AS snapshot");
+    return r.rows[0]!.snapshot;
   } catch (cause) {
     return fail({ _tag: "SnapshotFailed", message: `could not start a consistent snapshot on the source: ${causeMessage(cause)}` });
   }

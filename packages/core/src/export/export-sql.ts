@@ -185,19 +185,22 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
     await w.write("\n--\n-- table data\n--\n\n");
     for (const table of manifest.tables) {
       const display = `${table.schema}.${table.table}`;
-      await w.write(`-- ${commentText(display)}: ${table.rows} rows (${table.key})\n${copyFromSql(table)};\n`);
-      const data = await openChecked(store, manifest, table, deps.decryption);
+      await w.write(`-- ${commentText(display)}: ${table.rows} rows (${table.parts.map((p) => p.key).join(", ")})\n${copyFromSql(table)};\n`);
       inCopy = true;
       let last = 10;
-      try {
-        for await (const chunk of data as AsyncIterable<Buffer>) {
-          if (chunk.length === 0) continue;
-          last = chunk[chunk.length - 1]!;
-          await w.write(chunk);
+      // One COPY block per table: its parts, in order, are one stream of rows.
+      for (const part of table.parts) {
+        const data = await openChecked(store, manifest, part, deps.decryption);
+        try {
+          for await (const chunk of data as AsyncIterable<Buffer>) {
+            if (chunk.length === 0) continue;
+            last = chunk[chunk.length - 1]!;
+            await w.write(chunk);
+          }
+        } catch (cause) {
+          if (w.failed) throw cause;
+          fail({ ...corruptObject(part.key, cause), message: `${corruptObject(part.key, cause).message} (table ${display})` });
         }
-      } catch (cause) {
-        if (w.failed) throw cause;
-        fail({ ...corruptObject(table.key, cause), message: `${corruptObject(table.key, cause).message} (table ${display})` });
       }
       await w.write(last === 10 ? "\\.\n\n" : "\n\\.\n\n");
       inCopy = false;

@@ -1,6 +1,9 @@
 import { z } from "zod";
 
-export const MANIFEST_FORMAT = "cobalt-backup/1";
+/** Format 2: a table's data may be several parts (chunks read by independent units). */
+export const MANIFEST_FORMAT = "cobalt-backup/2";
+/** Format 1 (one object per table) is still read: such backups keep restoring and verifying. */
+export const MANIFEST_FORMAT_1 = "cobalt-backup/1";
 export const MANIFEST_KEY = "manifest.json";
 export const VERIFIED_KEY = "verified.json";
 
@@ -8,19 +11,40 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const compression = z.enum(["zstd", "gzip", "none"]);
 
 /** An object of the backup as stored: its size and digest are checked on every read. */
-const storedObject = z.object({
+export const storedObjectSchema = z.object({
   key: z.string(),
   bytes: z.number().int().nonnegative(),
   sha256,
 });
+const storedObject = storedObjectSchema;
 
-const tableObject = storedObject.extend({
+/** One object of a table's data: a chunk of its rows, in the order a restore loads them. */
+export const tablePartSchema = storedObject.extend({
+  rows: z.number().int().nonnegative(),
+  /** Size and digest of the uncompressed COPY text: what verify re-reads from a restore. */
+  rawBytes: z.number().int().nonnegative(),
+  rawSha256: sha256,
+});
+
+const tableObject = z.object({
   kind: z.literal("table-data"),
   schema: z.string(),
   table: z.string(),
   columns: z.array(z.string()),
   rows: z.number().int().nonnegative(),
-  /** Size and digest of the uncompressed COPY text: what verify re-reads from a restore. */
+  rawBytes: z.number().int().nonnegative(),
+  /** Stored bytes of all parts. */
+  bytes: z.number().int().nonnegative(),
+  parts: z.array(tablePartSchema).min(1),
+});
+
+/** Format 1's table entry: one object per table. */
+const tableObject1 = storedObject.extend({
+  kind: z.literal("table-data"),
+  schema: z.string(),
+  table: z.string(),
+  columns: z.array(z.string()),
+  rows: z.number().int().nonnegative(),
   rawBytes: z.number().int().nonnegative(),
   rawSha256: sha256,
 });
@@ -33,28 +57,31 @@ const largeObjectsObject = storedObject.extend({
   rawSha256: sha256,
 });
 
-export const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
+/** Where a backup came from: never a password. */
+export const sourceSchema = z.object({
+  kind: z.enum(["postgres-url", "rds-snapshot"]),
+  /** Host, port, database, user; never a password. */
+  host: z.string(),
+  port: z.number().int(),
+  database: z.string(),
+  user: z.string(),
+  serverVersion: z.string(),
+  serverVersionNum: z.number().int(),
+  encoding: z.string(),
+  snapshotTime: z.string(),
+  /** pg_database_size of the source when it was dumped: what a restore needs on disk, about. */
+  databaseBytes: z.number().int().nonnegative().optional(),
+  instance: z.string().optional(),
+  snapshotId: z.string().optional(),
+});
+export type BackupSource = z.infer<typeof sourceSchema>;
+
+const manifestFields = {
   tool: z.object({ name: z.string(), version: z.string() }),
   id: z.string(),
   startedAt: z.string(),
   completedAt: z.string(),
-  source: z.object({
-    kind: z.enum(["postgres-url", "rds-snapshot"]),
-    /** Host, port, database, user; never a password. */
-    host: z.string(),
-    port: z.number().int(),
-    database: z.string(),
-    user: z.string(),
-    serverVersion: z.string(),
-    serverVersionNum: z.number().int(),
-    encoding: z.string(),
-    snapshotTime: z.string(),
-    /** pg_database_size of the source when it was dumped: what a restore needs on disk, about. */
-    databaseBytes: z.number().int().nonnegative().optional(),
-    instance: z.string().optional(),
-    snapshotId: z.string().optional(),
-  }),
+  source: sourceSchema,
   settings: z.object({
     jobs: z.number().int().positive(),
     compression,
@@ -67,7 +94,6 @@ export const manifestSchema = z.object({
   /** age encryption of every object but the manifest: public recipients only, never keys. */
   encryption: z.object({ format: z.literal("age"), recipients: z.array(z.string()), passphrase: z.boolean() }).nullable(),
   schema: schemaObject,
-  tables: z.array(tableObject),
   largeObjects: largeObjectsObject.nullable(),
   sequences: z.array(z.object({ schema: z.string(), name: z.string(), lastValue: z.string(), isCalled: z.boolean() })),
   matviews: z.array(z.object({ schema: z.string(), name: z.string(), populated: z.boolean() })),
@@ -79,17 +105,39 @@ export const manifestSchema = z.object({
     storedBytes: z.number().int(),
   }),
   timings: z.object({ schemaMs: z.number(), dataMs: z.number(), totalMs: z.number() }),
+};
+
+const manifest2 = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  ...manifestFields,
+  tables: z.array(tableObject),
+  /** Which rule kept the units consistent (see DumpPlan.consistency). */
+  consistency: z.enum(["live", "frozen"]),
+  /** Units the backup was made of, and how many an interrupted attempt had already done. */
+  units: z.object({ total: z.number().int().nonnegative(), reused: z.number().int().nonnegative() }),
 });
 
-export type Manifest = z.infer<typeof manifestSchema>;
+const manifest1 = z.object({ format: z.literal(MANIFEST_FORMAT_1), ...manifestFields, tables: z.array(tableObject1) });
+
+/** Reads either format; a format-1 manifest is read as format 2 (each table one part). */
+export const manifestSchema = z.union([manifest2, manifest1.transform((m): z.infer<typeof manifest2> => ({
+  ...m,
+  format: MANIFEST_FORMAT,
+  tables: m.tables.map(({ key, bytes, sha256, rows, rawBytes, rawSha256, ...t }) => ({ ...t, rows, rawBytes, bytes, parts: [{ key, bytes, sha256, rows, rawBytes, rawSha256 }] })),
+  consistency: "live",
+  units: { total: m.tables.length + (m.largeObjects ? 1 : 0), reused: 0 },
+}))]);
+
+export type Manifest = z.infer<typeof manifest2>;
 export type TableObject = z.infer<typeof tableObject>;
+export type TablePart = z.infer<typeof tablePartSchema>;
 export type LargeObjectsObject = z.infer<typeof largeObjectsObject>;
 export type SchemaObject = z.infer<typeof schemaObject>;
 
 /** Every stored object a manifest lists, in the order restore reads them. */
 export const storedObjects = (m: Manifest): { key: string; bytes: number; sha256: string }[] => [
   m.schema,
-  ...m.tables,
+  ...m.tables.flatMap((t) => t.parts),
   ...(m.largeObjects ? [m.largeObjects] : []),
 ];
 

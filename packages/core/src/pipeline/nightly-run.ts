@@ -69,6 +69,10 @@ export interface RunOutcome {
 export interface OpenedSource {
   connect: PgConnect;
   describe: DumpInput["source"];
+  /** `frozen` for a temporary instance restored from a snapshot (nothing writes to it); default `live`. */
+  consistency?: "live" | "frozen";
+  /** The backup this source serves: a new one under this id, or an interrupted one to continue. */
+  backup?: { id: string; resume: boolean };
   /** Ends the use of the source (deletes a temporary instance). */
   close(): Promise<void>;
 }
@@ -127,6 +131,8 @@ export interface NightlyInput {
   encryption?: EncryptionKeys;
   decryption?: DecryptionKeys;
   lockUntil?: Date;
+  /** Tables larger than this many bytes are dumped in chunks (default: from jobs and sizes). */
+  splitLargerThan?: number;
   verify: boolean;
   retention?: RetentionPolicy;
 }
@@ -272,12 +278,21 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
       async () => {
         const r = await streamDump(
           { connect: opened.connect, store: deps.store, tool: deps.tool, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}), ...(signal ? { signal } : {}) },
-          { jobs: input.jobs, compression: input.compression, source: opened.describe, ...(input.encryption ? { encryption: input.encryption } : {}), ...(input.lockUntil ? { lockUntil: input.lockUntil } : {}) },
+          {
+            jobs: input.jobs,
+            compression: input.compression,
+            source: opened.describe,
+            consistency: opened.consistency ?? "live",
+            ...(opened.backup ? (opened.backup.resume ? { resume: opened.backup.id } : { id: opened.backup.id }) : {}),
+            ...(input.encryption ? { encryption: input.encryption } : {}),
+            ...(input.lockUntil ? { lockUntil: input.lockUntil } : {}),
+            ...(input.splitLargerThan ? { splitLargerThan: input.splitLargerThan } : {}),
+          },
         );
         if (r.isErr()) throw new Failure(r.error);
         return r.value;
       },
-      (d) => `${d.id}: ${d.manifest.totals.tables} tables, ${d.manifest.totals.rows} rows, ${d.manifest.totals.storedBytes} bytes stored`,
+      (d) => `${d.id}: ${d.manifest.totals.tables} tables, ${d.manifest.totals.rows} rows, ${d.manifest.totals.storedBytes} bytes stored, ${d.manifest.units.total} units${d.manifest.units.reused ? ` (${d.manifest.units.reused} done by an interrupted attempt, reused)` : ""}`,
       // The upload streams inside the dump: a storage failure is the upload stage's.
       (e) => (e._tag === "StoreFailed" ? "upload" : "dump"),
     );

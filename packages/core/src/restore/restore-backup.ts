@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { copyFromSql } from "../pg/copy-sql.js";
@@ -7,7 +8,7 @@ import type { Manifest, TableObject } from "../manifest/manifest.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
 import { qname } from "../pg/sql.js";
-import { failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
+import { Failure, failWith, type Fail, settle, unexpected, type ResultAsync, type Unexpected } from "../result.js";
 import type { DdlItem } from "../schema/model.js";
 import { DIRECT_MEMBERSHIP, createRoleSql, grantMembershipSql, type CreateRolesOptions, type RoleSpec } from "../schema/roles.js";
 import { corruptionOf, openBackup, openChecked, type BackupReadError } from "../catalog/open-backup.js";
@@ -296,19 +297,39 @@ async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   }
 }
 
+async function firstCorrupt(store: BackupStore, manifest: Manifest, parts: readonly TableObject["parts"][number][]): Promise<BackupReadError | undefined> {
+  for (const p of parts) {
+    const c = await corruptionOf(store, manifest, p);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/**
+ * Loads one table in one transaction and one COPY: its parts, in order, as one stream, each part
+ * checked against its digest as it ends (a bad one aborts the COPY, so nothing commits). The
+ * heap then holds the rows in stream order: what verify's ordered read-back compares.
+ */
 async function loadTable(client: PgClient, store: BackupStore, manifest: Manifest, table: TableObject, keys: DecryptionKeys | undefined, onChunk: (bytes: number, lines: number) => void): Promise<void> {
   const display = `${table.schema}.${table.table}`;
-  const opened = await openChecked(store, manifest, table, keys);
+  let part = table.parts[0]!;
+  const parts = async function* () {
+    for (part of table.parts) yield* (await openChecked(store, manifest, part, keys)) as AsyncIterable<Buffer>;
+  };
   await client.query("BEGIN");
   try {
-    await pipeline(opened, new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
+    // Truncated in the transaction that loads it, the table takes its rows page after page, in
+    // stream order (COPY skips the free space map), whatever their sizes.
+    await client.query(`TRUNCATE ONLY ${qname(table.schema, table.table)}`);
+    await pipeline(Readable.from(parts(), { objectMode: false }), new Meter(onChunk, { hash: false }), client.query(copyFrom(copyFromSql(table))));
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => {});
+    if (cause instanceof Failure) throw cause;
     // PostgreSQL may reject a malformed row before the digest at the end of the stream is checked:
     // whether the object is corrupt is then checked on its own, so that corruption is named as such.
-    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(table.key, cause) : await corruptionOf(store, manifest, table);
+    const corrupt = cause instanceof IntegrityError || !(cause as { code?: string }).code ? corruptObject(part.key, cause) : await firstCorrupt(store, manifest, table.parts);
     if (corrupt) fail({ ...corrupt, message: `${corrupt.message} (table ${display}); nothing of it was loaded` });
-    fail({ _tag: "LoadFailed", table: display, key: table.key, message: `loading table ${display} from ${table.key} failed: ${causeMessage(cause)}` });
+    fail({ _tag: "LoadFailed", table: display, key: part.key, message: `loading table ${display} from ${part.key} failed: ${causeMessage(cause)}` });
   }
 }

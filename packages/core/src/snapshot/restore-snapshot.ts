@@ -36,6 +36,12 @@ export interface RestoreSnapshotInput {
   /** Aborting stops the restore; the temporary instance, if created, is deleted before it returns. */
   signal?: AbortSignal;
   /**
+   * Given the snapshot chosen, the backup the instance serves (tagged on it): a new id, or an
+   * unfinished backup of that snapshot to continue (the caller looks in its store), whose leftover
+   * instance is then reused instead of deleted.
+   */
+  backupFor?: (snapshot: { snapshotId: string; database?: string }) => Promise<{ id: string; resume: boolean }>;
+  /**
    * Use this master password (from an existing secret, as the snapshot's) instead of resetting it.
    * Default: reset it to a fresh random one, so no production secret is needed.
    */
@@ -54,6 +60,10 @@ export interface TemporaryInstance {
   /** The database the instance was created with (DBName), when RDS reports one. */
   database?: string;
   engineVersion?: string;
+  /** The backup it serves (`backupFor`'s answer). */
+  backup?: { id: string; resume: boolean };
+  /** An instance an earlier, interrupted attempt of that backup had left was reused. */
+  resumed: boolean;
   /** Deletes the instance (and revokes ingress), waiting until it is gone. Safe to call twice. */
   release(): ResultAsync<void, SnapshotError>;
 }
@@ -118,8 +128,13 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
   const id = input.instanceId ?? `cobalt-tmp-${input.sourceInstance}`.slice(0, 63);
 
   const snapshot = await findSnapshot(deps, { sourceInstance: input.sourceInstance, snapshot: input.snapshot }).match((v) => v, fail);
+  const backup = await input.backupFor?.({ snapshotId: snapshot.snapshotId, ...(snapshot.database ? { database: snapshot.database } : {}) });
+  const backupId = backup?.id;
+  const tag = (i: { TagList?: { Key?: string; Value?: string }[] }, key: string) => i.TagList?.find((t) => t.Key === key)?.Value;
   for (const leftover of await listTemporaryInstances(deps)) {
-    if (leftover.TagList?.find((t) => t.Key === TAG.source)?.Value !== input.sourceInstance && leftover.DBInstanceIdentifier !== id) continue;
+    if (tag(leftover, TAG.source) !== input.sourceInstance && leftover.DBInstanceIdentifier !== id) continue;
+    // The instance of the backup being continued, from the same snapshot, is kept and reused.
+    if (backup?.resume && leftover.DBInstanceIdentifier === id && tag(leftover, TAG.backupId) === backupId && tag(leftover, TAG.snapshot) === snapshot.snapshotId && leftover.DBInstanceStatus !== "deleting") continue;
     deps.onProgress?.({ step: "delete leftover", instance: leftover.DBInstanceIdentifier });
     await deleteAndWait(deps, clock, leftover.DBInstanceIdentifier!, waitMs, interval);
   }
@@ -127,6 +142,7 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
   let ref = await startRestore(deps, {
     snapshot,
     instanceId: id,
+    ...(backupId ? { backupId } : {}),
     ...(input.instanceClass ? { instanceClass: input.instanceClass } : {}),
     ...(input.subnetGroup ? { subnetGroup: input.subnetGroup } : {}),
     ...(input.securityGroupIds ? { securityGroupIds: input.securityGroupIds } : {}),
@@ -135,6 +151,7 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
     ...(input.expiresInMs !== undefined ? { expiresInMs: input.expiresInMs } : {}),
   }).match((v) => v, fail);
 
+  const resumed = Boolean(ref.resumed);
   let ingressOpened = false;
   let released = false;
   let port = 5432;
@@ -175,6 +192,8 @@ async function run(deps: SnapshotDeps, input: RestoreSnapshotInput): Promise<Tem
       password,
       ...(database ? { database } : {}),
       ...(ref.engineVersion ? { engineVersion: ref.engineVersion } : {}),
+      ...(backup ? { backup } : {}),
+      resumed,
       release,
     };
   } catch (e) {

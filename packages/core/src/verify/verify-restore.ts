@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { to as copyTo } from "pg-copy-streams";
@@ -12,7 +13,7 @@ import { compareInventories, inventoryOf, type InventoryDifference } from "../sc
 import { backupPrefix } from "../object/backup-id.js";
 import { interrupted, restoreBackup, type RestoreDeps, type RestoreError, type RestoreProgress } from "../restore/restore-backup.js";
 import { causeMessage } from "../util/errors.js";
-import { Meter } from "../util/meter.js";
+import { Meter, PartHasher } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
 import { readableOf } from "../util/readable.js";
 
@@ -87,10 +88,13 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
         streaming.rawBytes += bytes;
         deps.onProgress?.({ ...progress, rows: progress.rows + streaming.rows, streaming: { ...streaming } });
       });
-      const sink = new Writable({ write: (_c, _e, done) => done() });
-      await pipeline(client.query(copyTo(copyToSql({ schema: t.schema, name: t.table, columns: t.columns }))), meter, sink);
-      const sha256 = meter.sha256();
-      tables[i] = { table: `${t.schema}.${t.table}`, expectedRows: t.rows, rows: meter.lines, expectedSha256: t.rawSha256, sha256, ok: meter.lines === t.rows && sha256 === t.rawSha256 };
+      // Restored part after part, the table reads back as the same pieces: each is compared.
+      const pieces = new PartHasher(t.parts.map((p) => p.rows));
+      await pipeline(client.query(copyTo(copyToSql({ schema: t.schema, name: t.table, columns: t.columns }))), meter, pieces);
+      const partsOk = pieces.pieces.length === t.parts.length && t.parts.every((p, j) => pieces.pieces[j]!.rows === p.rows && pieces.pieces[j]!.sha256 === p.rawSha256);
+      const expectedSha256 = tableDigest(t.parts.map((p) => p.rawSha256));
+      const sha256 = tableDigest(pieces.pieces.map((p) => p.sha256));
+      tables[i] = { table: `${t.schema}.${t.table}`, expectedRows: t.rows, rows: meter.lines, expectedSha256, sha256, ok: meter.lines === t.rows && partsOk };
       progress.tablesDone++;
       progress.rows += meter.lines;
       deps.onProgress?.({ ...progress, table: streaming.table });
@@ -127,6 +131,9 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
     await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }
+
+/** A table's digest: its one part's raw sha256, or the sha256 of its parts' digests in order. */
+const tableDigest = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : createHash("sha256").update(parts.join("")).digest("hex"));
 
 /** The number of places a verification found the restored copy different from the manifest. */
 export const differencesOf = (r: VerifyReport): number =>
