@@ -4,7 +4,7 @@
  * here (and defined in packages/cli/src/exit-codes.ts). A wrong age identity and a scratch disk
  * too small are input problems (2), never "the backup is bad" (3).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -125,6 +125,16 @@ describe("3: the backup is proven bad", () => {
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     writeFileSync(file, bytes);
     expectExit(await runCli(["verify", "--from", dest, "--target", cluster(15).url()]), EXIT.backupBad);
+  });
+
+  it("check finds an object missing", async () => {
+    const dest = store();
+    const id = await backupTo(dest);
+    const manifest = JSON.parse(readFileSync(join(root, `store-${dirs}`, ...id.split("/"), "manifest.json"), "utf8"));
+    rmSync(join(root, `store-${dirs}`, ...id.split("/"), manifest.schema.key));
+    const r = await runCli(["check", "--from", dest]);
+    expectExit(r, EXIT.backupBad);
+    expect(r.stderr).toContain(`backup ${id}: object ${manifest.schema.key} is missing`);
   });
 });
 

@@ -16,7 +16,7 @@ const LAYERS: string[][] = [
   ["pg"],
   ["schema", "manifest"],
   ["catalog"],
-  ["dump", "restore", "export", "media", "retention", "snapshot"],
+  ["dump", "restore", "export", "media", "retention", "snapshot", "check"],
   ["verify"],
   ["failure-kind.ts"],
   ["pipeline"],

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerBackup } from "./commands/backup.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerCheck } from "./commands/check.js";
 import { registerList } from "./commands/list.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerRun } from "./commands/run.js";
@@ -24,6 +25,7 @@ registerBackup(program);
 registerRestore(program);
 registerVerify(program);
 registerList(program);
+registerCheck(program);
 registerPrune(program);
 registerRun(program);
 registerConfig(program);

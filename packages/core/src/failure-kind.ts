@@ -1,3 +1,4 @@
+import type { CheckError } from "./check/check-backups.js";
 import type { DumpError } from "./dump/stream-dump.js";
 import type { ExportError } from "./export/export-sql.js";
 import type { MediaError } from "./media/media-archive.js";
@@ -8,12 +9,13 @@ import type { VerifyError } from "./verify/verify-restore.js";
 
 /**
  * Tags a failure can carry beyond the stages' own errors: a verification that ran to a verdict of
- * "different", anything thrown that was not one of ours, a run stopped by a signal.
+ * "different", a check that found backups damaged, anything thrown that was not one of ours, a
+ * run stopped by a signal.
  */
-export type RunFailureTag = "VerifyMismatch" | "Unexpected" | "Interrupted";
+export type RunFailureTag = "VerifyMismatch" | "DamageFound" | "Unexpected" | "Interrupted";
 
 /** Every error tag core produces. */
-export type CoreErrorTag = DumpError["_tag"] | VerifyError["_tag"] | ExportError["_tag"] | MediaError["_tag"] | PruneError["_tag"] | SnapshotError["_tag"] | StoreError["_tag"] | RunFailureTag;
+export type CoreErrorTag = DumpError["_tag"] | CheckError["_tag"] | VerifyError["_tag"] | ExportError["_tag"] | MediaError["_tag"] | PruneError["_tag"] | SnapshotError["_tag"] | StoreError["_tag"] | RunFailureTag;
 
 /**
  * What a failure means for the operator:
@@ -49,6 +51,7 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   ResumeRefused: "input",
   // the backup is bad
   VerifyMismatch: "backup-defect",
+  DamageFound: "backup-defect",
   ObjectCorrupt: "backup-defect",
   ObjectMissing: "backup-defect",
   ManifestInvalid: "backup-defect",

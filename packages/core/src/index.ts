@@ -30,9 +30,11 @@ export { writeObject, type WriteObjectOptions, type WrittenObject, type WriteObj
 export { readObject, storedDigest, type StoredRef, type ObjectDecoding, type ReadObjectError } from "./object/read-object.js";
 export { MANIFEST_KEY, MANIFEST_FORMAT, VERIFIED_KEY, manifestSchema, type Manifest, type TableObject, type Verification } from "./manifest/manifest.js";
 export { FILES_MANIFEST_FORMAT, filesManifestSchema, filesVerificationSchema, type FilesManifest, type FilesEntry, type FilesVerification } from "./manifest/files-manifest.js";
-export { listBackups, listBackupIds, readManifest, resolveBackupId, listCatalog, readCatalogEntry, readFilesManifest, backupKind, type BackupSummary, type CatalogError, type BackupKind, type CatalogEntry, type Catalog, type DamagedBackup } from "./catalog/backup-catalog.js";
+export { listBackups, listBackupIds, backupIdsIn, readManifest, resolveBackupId, listCatalog, readCatalogEntry, readFilesManifest, backupKind, type BackupSummary, type CatalogError, type BackupKind, type CatalogEntry, type Catalog, type DamagedBackup } from "./catalog/backup-catalog.js";
 export type { BackupReadError } from "./catalog/open-backup.js";
 export { redactSecrets, causeMessage, abortReason } from "./util/errors.js";
+export { checkBackups, pickSubset, parseReadData, describeReadData, type CheckDeps, type CheckInput, type CheckReport, type CheckError, type CheckProgress, type BackupCheck, type ObjectDamage, type ReadData } from "./check/check-backups.js";
+export { recordChecks, dueForCheck, damageSummary, CHECKED_KEY } from "./check/record-check.js";
 export { pruneBackups, type PruneDeps, type PruneInput, type PruneReport, type PruneError } from "./retention/prune.js";
 export { planPrune, type BackupState, type PruneDecision } from "./retention/plan-prune.js";
 export { applyPolicy, isoWeek, type RetentionPolicy } from "./retention/policy.js";

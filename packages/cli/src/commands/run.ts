@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type RunOutcome } from "@cobalt-backup/core";
+import { parseReadData, parseSize, reportSetupFailure, runNightly, type NightlyDeps, type NightlyInput, type RunOutcome } from "@cobalt-backup/core";
 import { keysFromConfig, lockUntilFor, storeFromConfig } from "../adapters/from-config.js";
 import { hookRunner } from "../adapters/hook.js";
 import { notify } from "../adapters/notify.js";
@@ -15,7 +15,7 @@ import { dumpProgress, restoreProgress, runCommand } from "./common.js";
 export function registerRun(program: Command): void {
   program
     .command("run")
-    .description("the nightly job: snapshot, temporary instance, dump, off-site upload, verify by restoring, hook, delete, retention, notify")
+    .description("the nightly job: snapshot, temporary instance, dump, off-site upload, verify by restoring, hook, delete, retention, check of older backups, notify")
     .option("--config <path>", "configuration file", "cobalt-backup.config.json")
     .option("--heartbeat-url <url>", "ping this URL after a successful run only (overrides notify.heartbeatUrl)")
     .option("--json", "print the run report as one JSON object, logs as JSON lines on stderr")
@@ -90,6 +90,7 @@ async function build(out: Output, config: Config, signal: AbortSignal): Promise<
     ...(encryption ? { encryption } : {}),
     ...(decryption ? { decryption } : {}),
     ...(config.retention ? { retention: config.retention } : {}),
+    ...(config.check ? { check: { backups: config.check.backups, everyDays: config.check.everyDays, readData: parseReadData(config.check.readData)! } } : {}),
     ...(lockUntil ? { lockUntil } : {}),
   };
   const deps: NightlyDeps = {

@@ -1,4 +1,4 @@
-import { parseSize } from "@cobalt-backup/core";
+import { parseReadData, parseSize } from "@cobalt-backup/core";
 import { z } from "zod";
 
 /**
@@ -90,6 +90,18 @@ export const configSchema = z
       .strict()
       .optional()
       .describe("restic's policy, applied after each successful run to complete, verified backups."),
+    check: z
+      .object({
+        backups: z.number().int().min(1).default(1).describe("At most this many older backups are checked per run: those never checked first (oldest first), then those checked longest ago."),
+        everyDays: z.number().positive().default(7).describe("A backup is checked again once its last check is this many days old."),
+        readData: z
+          .union([z.boolean(), z.string().refine((v) => parseReadData(v) !== undefined, "a percentage such as 10%")])
+          .default(false)
+          .describe("`false`: every object is in the store at its recorded size; `true`: every object is read and its sha256 compared; `\"10%\"`: a random tenth of the stored bytes is read."),
+      })
+      .strict()
+      .optional()
+      .describe("Check older backups on each run (after retention), so a deleted or rotten object is found while a good copy still exists; damage fails the run with exit code 3 and notifies."),
     notify: z
       .object({
         webhook: z.string().optional().describe("POST a JSON report (with a Slack-compatible `text`) here, on success and failure."),

@@ -4,7 +4,7 @@ import { ResultAsync, errAsync, okAsync } from "../result.js";
 import { filesManifestSchema, filesVerificationSchema, isFilesManifest, type FilesManifest, type FilesVerification } from "../manifest/files-manifest.js";
 import { causeMessage } from "../util/errors.js";
 import { backupPrefix } from "../object/backup-id.js";
-import type { BackupStore, StoreError } from "../store/backup-store.js";
+import type { BackupStore, StoreError, StoredObject } from "../store/backup-store.js";
 
 /** Why a backup could not be found or read. */
 export type CatalogError =
@@ -22,16 +22,15 @@ const storeFailed = (e: StoreError): CatalogError => ({ _tag: "StoreFailed", sto
 
 /** Ids of committed backups (those with a manifest), oldest first. Unfinished prefixes are not backups. */
 export function listBackupIds(store: BackupStore): ResultAsync<string[], CatalogError> {
-  return store
-    .list("")
-    .mapErr(storeFailed)
-    .map((objects) =>
-      objects
-        .filter((o) => o.key.endsWith(`/${MANIFEST_KEY}`))
-        .map((o) => o.key.slice(0, -(MANIFEST_KEY.length + 1)))
-        .sort((a, b) => (timestampOf(a) < timestampOf(b) ? -1 : timestampOf(a) > timestampOf(b) ? 1 : a < b ? -1 : 1)),
-    );
+  return store.list("").mapErr(storeFailed).map(backupIdsIn);
 }
+
+/** The committed backups' ids in a listing of the whole store, oldest first. */
+export const backupIdsIn = (objects: readonly StoredObject[]): string[] =>
+  objects
+    .filter((o) => o.key.endsWith(`/${MANIFEST_KEY}`))
+    .map((o) => o.key.slice(0, -(MANIFEST_KEY.length + 1)))
+    .sort((a, b) => (timestampOf(a) < timestampOf(b) ? -1 : timestampOf(a) > timestampOf(b) ? 1 : a < b ? -1 : 1));
 
 const timestampOf = (id: string) => id.slice(id.lastIndexOf("/") + 1);
 

@@ -12,10 +12,12 @@ import { streamDump, type DumpInput, type DumpProgress } from "../dump/stream-du
 import type { EncryptionKeys, DecryptionKeys } from "../object/encryption.js";
 import type { Compression } from "../object/compression.js";
 import type { RestoreProgress } from "../restore/restore-backup.js";
+import { checkBackups, describeReadData, type ReadData } from "../check/check-backups.js";
+import { damageSummary, dueForCheck, recordChecks } from "../check/record-check.js";
 import { differencesOf, recordFailedVerification, recordVerification, restoreSpaceNeeded, verifyRestore, type VerifyReport } from "../verify/verify-restore.js";
 
 /** The stages of a nightly run, in order; a report and a notification name the one that failed. `setup`: building the clients from the configuration. */
-export type StageName = "setup" | "snapshot" | "dump" | "upload" | "cleanup" | "verify" | "hook" | "retention";
+export type StageName = "setup" | "snapshot" | "dump" | "upload" | "cleanup" | "verify" | "hook" | "retention" | "check";
 
 export interface StageReport {
   stage: StageName;
@@ -45,6 +47,8 @@ export interface RunReport {
   totals?: { tables: number; rows: number; rawBytes: number; storedBytes: number };
   verification?: { ok: boolean; tables: number; differences: number };
   retention?: { removed: string[]; kept: number };
+  /** The older backups checked, and the damaged ones with what is wrong with each object. */
+  check?: { depth: string; checked: string[]; damaged: { id: string; damage: { key: string; problem: string; message: string }[] }[] };
 }
 
 /** The error a stage failed with, kept as data (`retryable` is false when the error does not say). */
@@ -135,6 +139,12 @@ export interface NightlyInput {
   splitLargerThan?: number;
   verify: boolean;
   retention?: RetentionPolicy;
+  /**
+   * Checks older backups after retention (see `checkBackups`): at most `backups` per run, each once
+   * its last check is `everyDays` old, so a deleted or rotten object is found while a good copy
+   * still exists. Damage fails the run (`DamageFound`); the backup just made is not among them.
+   */
+  check?: { backups: number; everyDays: number; readData: ReadData };
 }
 
 /**
@@ -356,6 +366,29 @@ async function run(deps: NightlyDeps, input: NightlyInput): Promise<RunOutcome> 
         (r) => `${r.removed.length} removed, ${r.kept} kept`,
       );
     } else skip("retention", "not applied after a failed stage");
+  }
+
+  // Older backups are checked whatever happened to today's: their damage is news either way.
+  if (input.check && signal?.aborted) skip("check", "interrupted");
+  else if (input.check) {
+    const { backups, everyDays, readData } = input.check;
+    await stage(
+      "check",
+      async () => {
+        const listed = await deps.store.list("");
+        if (listed.isErr()) throw new Failure({ _tag: "StoreFailed", storeError: listed.error, message: listed.error.message });
+        const ids = dueForCheck(listed.value, { count: backups, everyDays, now: now(), ...(dumpedId ? { except: dumpedId } : {}) });
+        const r = await checkBackups({ store: deps.store, jobs: input.jobs, ...(signal ? { signal } : {}) }, { backups: ids, readData });
+        if (r.isErr()) throw new Failure(r.error);
+        const damaged = r.value.backups.filter((b) => !b.ok).map((b) => ({ id: b.id, damage: b.damage }));
+        report.check = { depth: describeReadData(readData), checked: ids, damaged };
+        const recorded = await recordChecks(deps.store, r.value, now());
+        if (!r.value.ok) throw new Failure({ _tag: "DamageFound", message: damageSummary(r.value) });
+        if (recorded.isErr()) throw new Failure({ _tag: "StoreFailed", storeError: recorded.error, message: `checked, but recording it failed: ${recorded.error.message}` });
+        return ids;
+      },
+      (ids) => (ids.length ? `${ids.length} older backup(s) whole (${describeReadData(readData)}): ${ids.join(", ")}` : `no older backup due (each is checked every ${everyDays} day(s))`),
+    );
   }
 
   report.ok = report.failedStage === undefined;

@@ -20,5 +20,9 @@ export function notificationMessage(r: RunReport): NotificationMessage {
   ];
   if (r.totals) lines.push("", `${r.totals.tables} tables, ${r.totals.rows} rows, ${r.totals.storedBytes} bytes stored in ${r.location}`);
   if (r.retention) lines.push(`retention: ${r.retention.removed.length} old backup(s) removed, ${r.retention.kept} kept`);
+  if (r.check) {
+    lines.push(`check (${r.check.depth}): ${r.check.checked.length} older backup(s), ${r.check.damaged.length} damaged`);
+    for (const d of r.check.damaged) for (const o of d.damage) lines.push(`- ${o.message}`);
+  }
   return { subject, text: lines.join("\n") };
 }
