@@ -138,7 +138,7 @@ export async function runUnit(
   store: BackupStore,
   plan: DumpPlan,
   unit: PlanUnit,
-  opts: { attempt: string; format: ObjectEncoding; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
+  opts: { attempt: string; format: ObjectEncoding; persistMarker?: boolean; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
 ): Promise<UnitRunResult> {
   const prefix = backupPrefix(plan.id);
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
@@ -180,7 +180,7 @@ export async function runUnit(
     rawSha256: written.rawSha256,
     attempt: opts.attempt,
   };
-  await putJson(store, `${prefix}${markerKey(unit.unit)}`, marker, opts.signal);
+  if (opts.persistMarker !== false) await putJson(store, `${prefix}${markerKey(unit.unit)}`, marker, opts.signal);
   return { unit: unit.unit, key: unit.key, rows: marker.rows, bytes: marker.bytes, rawBytes: marker.rawBytes, reused: false, marker };
 }
 
