@@ -12,7 +12,7 @@ import { COPY_OUT_CHUNK, copyOut } from "../packages/core/src/pg/copy-out.ts";
 import { cluster } from "./support/cluster.ts";
 
 // pg-copy-streams is core's dependency, resolved from there.
-const { to: copyTo } = createRequire(new URL("../packages/core/package.json", import.meta.url))("pg-copy-streams") as typeof import("pg-copy-streams");
+const { to: copyTo } = createRequire(new URL("../packages/core/package.json", import.meta.url))("pg-copy-streams") as { to: typeof copyOut };
 
 let client: pg.Client;
 
