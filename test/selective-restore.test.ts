@@ -28,7 +28,7 @@ function statements(url: string, flags: string[]): string[] {
     .filter((l) => l.trim() !== "" && !l.startsWith("--") && !/^\\(un)?restrict /.test(l))
     .join("\n")
     .split(/;\n/)
-    .map((s) => s.trim())
+    .map((s) => s.trim().replace(/;$/, ""))
     .filter(Boolean);
 }
 const tablesOf = async (db: string) =>

@@ -153,6 +153,7 @@ export function selectObjects(manifest: Manifest, items: readonly DdlItem[], sel
   /** The object an attached item is defined on: its relation (or sequence, index, ...) dependency named like it. */
   const ownerOf = (item: DdlItem): string | undefined => {
     if (ownerCache.has(item.id)) return ownerCache.get(item.id);
+    ownerCache.set(item.id, undefined); // a loop of attached items resolves to no owner
     const deps = item.dependsOn ?? [];
     const named = deps
       .filter((d) => OWNERS.includes(kindOfId(d, byId)))
@@ -161,7 +162,10 @@ export function selectObjects(manifest: Manifest, items: readonly DdlItem[], sel
       .sort((a, b) => b.name.length - a.name.length)[0]?.d;
     const relations = deps.filter((d) => isRelationId(d, byId));
     const attachedDep = deps.map((d) => byId.get(d)).find((d): d is DdlItem => d !== undefined && ATTACHED.has(d.kind));
-    const owner = named ?? (relations.length === 1 ? relations[0] : attachedDep ? ownerOf(attachedDep) : relationNamed(item.name));
+    const direct = named ?? (relations.length === 1 ? relations[0] : attachedDep ? ownerOf(attachedDep) : relationNamed(item.name));
+    // Named after an index or constraint (an index attach): that one's owner.
+    const via = direct !== undefined ? byId.get(direct) : undefined;
+    const owner = via && ATTACHED.has(via.kind) && via.id !== item.id ? ownerOf(via) : direct;
     ownerCache.set(item.id, owner);
     return owner;
   };
@@ -236,11 +240,16 @@ export function selectObjects(manifest: Manifest, items: readonly DdlItem[], sel
 
 /**
  * Sequences whose state a restore sets: those among `ids`, and those of the loaded tables (owned
- * by a column through `OWNED BY`, or an identity column's, named in its table's definition).
+ * by a column through `OWNED BY`, drawn from by a column default, or an identity column's, named
+ * in its table's definition).
  */
 function sequencesOf(manifest: Manifest, items: readonly DdlItem[], ids: ReadonlySet<string>, tables: readonly TableObject[]): Manifest["sequences"] {
   const loaded = new Set(tables.map((t) => `table ${t.schema}.${t.table}`));
   const owned = new Set(items.filter((i) => i.kind === "sequence owned by" && (i.dependsOn ?? []).some((d) => loaded.has(d))).map((i) => `sequence ${i.name}`));
+  // The sequences the loaded tables' defaults draw from (nextval), owned or not.
+  for (const d of items.filter((i) => i.kind === "column default" && (i.dependsOn ?? []).some((x) => loaded.has(x)))) {
+    for (const x of d.dependsOn ?? []) if (x.startsWith("sequence ")) owned.add(x);
+  }
   const definitions = items.filter((i) => loaded.has(i.id)).map((i) => i.sql);
   return manifest.sequences.filter((s) => {
     const id = `sequence ${s.schema}.${s.name}`;
