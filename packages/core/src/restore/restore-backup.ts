@@ -275,7 +275,10 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       }
     }
     const memory = await indexBuildMemory(main, jobs);
-    for (const w of workers) await w.query(`SET maintenance_work_mem = '${memory}kB'`);
+    // A worker's commits need not wait for the disk: the coordinator's last commit, synchronous,
+    // flushes all of them before the restore reports success, and a crash before that means
+    // restoring again anyway.
+    for (const w of workers) await w.query(`SET maintenance_work_mem = '${memory}kB'; SET synchronous_commit = off`);
 
     const tData = performance.now();
     const marks = { dataDone: tData, postDone: tData };
@@ -339,6 +342,8 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       );
     }
     const skippedPrivileges = await applyPrivileges(main, chosen.items, { owners: input.owners ?? true, privileges: input.privileges ?? true });
+    // A transaction with an id commits synchronously: the workers' commits are on disk after it.
+    await main.query("SELECT pg_catalog.pg_current_xact_id()");
     const end = performance.now();
     const timings: RestoreTimings = {
       checkMs: Math.round(checkMs),
