@@ -42,6 +42,7 @@ export function registerRestore(program: Command): void {
             `\nphases: check ${secs(t.checkMs)}, pre-data ${secs(t.preDataMs)}, data ${secs(t.dataMs)}, post-data ${secs(t.postDataMs)} more, analyze ${secs(t.analyzeMs)} more, finish ${secs(t.finishMs)}` +
             (part?.dependencies.length ? `\nalso created, because the selection needs them: ${part.dependencies.join(", ")}` : "") +
             (part?.skipped.length ? `\nnot created (each needs a table neither restored nor in the target): ${part.skipped.map((k) => `${k.object} (${k.missing.join(", ")})`).join("; ")}` : "") +
+            (part?.uncheckedForeignKeys?.length ? `\nloaded without triggers; these foreign keys to tables not loaded were not checked: ${part.uncheckedForeignKeys.join(", ")}` : "") +
             (roles?.created.length ? `\ncreated roles ${roles.created.join(", ")} (${opts.rolesLogin ? "LOGIN where the source's could log in" : "NOLOGIN"}, no password: ALTER ROLE ... LOGIN PASSWORD ... for those that connect)` : "") +
             (roles?.skipped.length ? `\nwarning: ${roles.skipped.length} role(s) or membership(s) not created (e.g. ${roles.skipped[0]!.object}: ${roles.skipped[0]!.reason})` : "") +
             (skipped.length ? `\nwarning: ${skipped.length} owner/privilege statement(s) not applied (e.g. ${skipped[0]!.object}: ${skipped[0]!.reason}); see --json for all` : ""),

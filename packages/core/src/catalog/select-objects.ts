@@ -18,7 +18,7 @@ export type Sections = "all" | "schema-only" | "data-only";
 export interface SkippedObject {
   /** Item id, e.g. `fk constraint public.rental.rental_customer_id_fkey`. */
   object: string;
-  /** What it needs that is neither restored nor in the target. */
+  /** What it needs that is neither restored nor in the target (or, for one the target refused, why). */
   missing: string[];
 }
 
