@@ -1,4 +1,4 @@
-import { to as copyTo } from "pg-copy-streams";
+import { copyOut } from "../pg/copy-out.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
 import { Failure, type ResultAsync } from "../result.js";
 import { backupPrefix } from "../object/backup-id.js";
@@ -138,7 +138,7 @@ export async function runUnit(
   store: BackupStore,
   plan: DumpPlan,
   unit: PlanUnit,
-  opts: { attempt: string; format: ObjectEncoding; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
+  opts: { attempt: string; format: ObjectEncoding; persistMarker?: boolean; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
 ): Promise<UnitRunResult> {
   const prefix = backupPrefix(plan.id);
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
@@ -155,7 +155,7 @@ export async function runUnit(
   try {
     const source =
       unit.kind === "table"
-        ? client.query(copyTo(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
+        ? client.query(copyOut(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
         : largeObjectStream(client, await listLargeObjects(client));
     // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
     written = await writeOrThrow(store, `${prefix}${unit.key}`, source, {
@@ -180,7 +180,7 @@ export async function runUnit(
     rawSha256: written.rawSha256,
     attempt: opts.attempt,
   };
-  await putJson(store, `${prefix}${markerKey(unit.unit)}`, marker, opts.signal);
+  if (opts.persistMarker !== false) await putJson(store, `${prefix}${markerKey(unit.unit)}`, marker, opts.signal);
   return { unit: unit.unit, key: unit.key, rows: marker.rows, bytes: marker.bytes, rawBytes: marker.rawBytes, reused: false, marker };
 }
 

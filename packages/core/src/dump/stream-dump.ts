@@ -94,6 +94,8 @@ class UnitRun {
   constructor(
     private readonly deps: DumpDeps,
     readonly attempt: string,
+    /** Store a marker per unit: only a frozen source resumes, so a live run keeps them in memory. */
+    private readonly persistMarkers: boolean,
   ) {
     this.onAbort = () => this.stop(deps.signal?.reason);
     deps.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -146,6 +148,7 @@ class UnitRun {
     const r = await runUnit(client, this.deps.store, plan, unit, {
       attempt: this.attempt,
       format,
+      persistMarker: this.persistMarkers,
       signal: this.deps.signal,
       onRaw: (bytes, lines) => {
         this.progress.rawBytes += bytes;
@@ -175,7 +178,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   deps.signal?.throwIfAborted();
   const id = input.id ?? newBackupId(input.source.database, started);
   const prefix = backupPrefix(id);
-  const run = new UnitRun(deps, input.attempt ?? attemptId());
+  const run = new UnitRun(deps, input.attempt ?? attemptId(), false);
   let committed = false;
   try {
     const coordinator = await connectSource(deps.connect, `source database ${input.source.database}`);
@@ -246,7 +249,7 @@ async function runFrozen(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> 
   const t0 = performance.now();
   await checkWritable(deps.store);
   deps.signal?.throwIfAborted();
-  const run = new UnitRun(deps, input.attempt ?? attemptId());
+  const run = new UnitRun(deps, input.attempt ?? attemptId(), true);
   try {
     const id = input.resume ?? input.id ?? newBackupId(input.source.database, started);
     const stored = await readPlan(deps.store, id);
