@@ -274,9 +274,11 @@ ${row("restore", `cobalt --jobs ${JOBS}`, r.restore.cobalt, undefined, reportedR
 
 /** The restore's own per-phase timings (its --json `timings`), when it reports them. */
 function phases(reported: Record<string, unknown>): string {
-  const t = reported.timings as Record<string, number> | undefined;
+  const t = reported.timings as Record<string, unknown> | undefined;
   if (!t) return "";
-  return `\n  restore phases (cobalt, median run): ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, "")} ${(v / 1000).toFixed(2)} s`).join(", ")}`;
+  const phase = Object.entries(t).flatMap(([k, v]) => (typeof v === "number" ? [`${k.replace(/Ms$/, "")} ${(v / 1000).toFixed(2)} s`] : []));
+  const work = Object.entries((t as { taskMs?: Record<string, number> }).taskMs ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`);
+  return `\n  restore phases (cobalt, median run): ${phase.join(", ")}${work.length ? `; work summed over connections: ${work.join(", ")}` : ""}`;
 }
 
 function toolVersion(tool: string): string {
