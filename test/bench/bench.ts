@@ -8,7 +8,9 @@
  *      table holds about 90 % of it: the dominant-table shape of an application database),
  *      COBALT_BENCH_JOBS (default 2), COBALT_BENCH_SMALL_TABLES (default 200),
  *      COBALT_BENCH_REPEAT (default 1: each timed command runs this many times, the median counts),
- *      COBALT_BENCH_RSS=proc (poll /proc instead of using /usr/bin/time).
+ *      COBALT_BENCH_RSS=proc (poll /proc instead of using /usr/bin/time),
+ *      COBALT_BENCH_SIZES (default "small,large": which sizes run),
+ *      COBALT_BENCH_RESTORE_ONLY=1 (each backup runs once, the S3 one not at all: only restores repeat).
  * The report goes to stdout, ending with one JSON line; progress goes to stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -28,10 +30,11 @@ const SCALE = envNumber("COBALT_BENCH_SCALE", 1);
 const JOBS = envNumber("COBALT_BENCH_JOBS", 2);
 const SMALL_TABLES = envNumber("COBALT_BENCH_SMALL_TABLES", 200);
 const REPEAT = Math.round(envNumber("COBALT_BENCH_REPEAT", 1));
+const RESTORE_ONLY = process.env.COBALT_BENCH_RESTORE_ONLY === "1";
 const SIZES = [
   { label: "small", targetBytes: Math.round(100 * MiB * SCALE) },
   { label: "large", targetBytes: Math.round(400 * MiB * SCALE) },
-];
+].filter((s) => (process.env.COBALT_BENCH_SIZES ?? "small,large").split(",").includes(s.label));
 
 // GNU time sees the whole process (and, for pg_dump -j, the largest of its workers) from the
 // kernel's rusage; /proc polling is the fallback when it is missing or is not GNU time.
@@ -138,9 +141,9 @@ async function measure(work: string, cmd: string, args: string[]): Promise<Run> 
  * Runs `prepare` then the command REPEAT times and returns the run of median wall time (its RSS
  * and output with it): one slow run on a shared machine does not decide a ratio.
  */
-async function measureMedian(work: string, cmd: string, args: () => string[], prepare: () => Promise<void> | void = () => {}): Promise<Run> {
+async function measureMedian(work: string, cmd: string, args: () => string[], prepare: () => Promise<void> | void = () => {}, repeat = REPEAT): Promise<Run> {
   const runs: Run[] = [];
-  for (let i = 0; i < REPEAT; i++) {
+  for (let i = 0; i < repeat; i++) {
     await prepare();
     runs.push(await measure(work, cmd, args()));
   }
@@ -185,17 +188,18 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
 
   log(`[${size.label}] backups`);
   const fresh = (path: string) => () => rmSync(path, { recursive: true, force: true });
-  const fc = await measureMedian(work, "pg_dump", () => ["-Fc", "-f", fcFile, "-d", db.url], fresh(fcFile));
-  const fd = await measureMedian(work, "pg_dump", () => ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url], fresh(fdDir));
+  const backupRepeat = RESTORE_ONLY ? 1 : REPEAT;
+  const fc = await measureMedian(work, "pg_dump", () => ["-Fc", "-f", fcFile, "-d", db.url], fresh(fcFile), backupRepeat);
+  const fd = await measureMedian(work, "pg_dump", () => ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url], fresh(fdDir), backupRepeat);
   // Each run its own store, so the median run's backup is the one restored and measured.
   let storeRun = 0;
-  const ours = await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"]);
+  const ours = await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"], undefined, backupRepeat);
   const backupResult = cliResult(ours);
   const id = String(backupResult.id);
   const oursStore = String(backupResult.location);
   let s3Run = 0;
-  const oursS3 = await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
-  const s3Result = cliResult(oursS3);
+  const oursS3 = RESTORE_ONLY ? ours : await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
+  const s3Result = RESTORE_ONLY ? {} : cliResult(oursS3);
 
   log(`[${size.label}] restores`);
   const pgTarget = `restore_pg_${size.label}`;
@@ -265,7 +269,16 @@ ${row("restore", `pg_restore -j${JOBS}`, r.restore.pgRestore)}
 ${row("restore", `cobalt --jobs ${JOBS}`, r.restore.cobalt, undefined, reportedRss(r.restore.cobalt.reported))}
   backup time:  ${x(r.ratios.backupVsFc)} of pg_dump -Fc, ${x(r.ratios.backupVsFd)} of pg_dump -Fd -j${JOBS}
   backup size:  ${x(r.ratios.storedVsFc)} of pg_dump -Fc, ${x(r.ratios.storedVsFd)} of pg_dump -Fd (cobalt zstd vs pg_dump's default gzip)
-  restore time: ${x(r.ratios.restoreVsPgRestore)} of pg_restore -j${JOBS} (both restores verified: same tables, indexes, row counts)`);
+  restore time: ${x(r.ratios.restoreVsPgRestore)} of pg_restore -j${JOBS} (both restores verified: same tables, indexes, row counts)${phases(r.restore.cobalt.reported)}`);
+}
+
+/** The restore's own per-phase timings (its --json `timings`), when it reports them. */
+function phases(reported: Record<string, unknown>): string {
+  const t = reported.timings as Record<string, unknown> | undefined;
+  if (!t) return "";
+  const phase = Object.entries(t).flatMap(([k, v]) => (typeof v === "number" ? [`${k.replace(/Ms$/, "")} ${(v / 1000).toFixed(2)} s`] : []));
+  const work = Object.entries((t as { taskMs?: Record<string, number> }).taskMs ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`);
+  return `\n  restore phases (cobalt, median run): ${phase.join(", ")}${work.length ? `; work summed over connections: ${work.join(", ")}` : ""}`;
 }
 
 function toolVersion(tool: string): string {
@@ -307,7 +320,8 @@ async function main(): Promise<number> {
     console.log(`wall times in seconds; peak RSS: ${RSS_SOURCE}; the server's own memory is not counted for any tool`);
     results.forEach(printSize);
 
-    const [small, large] = results as [SizeResult, SizeResult];
+    // With one size (COBALT_BENCH_SIZES), the growth figures compare it with itself.
+    const [small, large] = [results[0]!, results.at(-1)!];
     const rssGrowth = ratio(large.backup.cobalt.peakRssBytes ?? Number.NaN, small.backup.cobalt.peakRssBytes ?? Number.NaN);
     const dbGrowth = ratio(large.database.databaseBytes, small.database.databaseBytes);
     const restoreRssGrowth = ratio(large.restore.cobalt.peakRssBytes ?? Number.NaN, small.restore.cobalt.peakRssBytes ?? Number.NaN);

@@ -14,7 +14,7 @@ interface HintedError {
 
 const HINTS: Record<string, (e: HintedError) => string | undefined> = {
   KeysMissing: (e) => `: pass --identity with a file holding the matching AGE-SECRET-KEY${e.passphrase ? ", or --passphrase-env" : ""}`,
-  TargetNotEmpty: (e) => (e.objects ? ", or pass --clean to drop its contents first" : undefined),
+  TargetNotEmpty: (e) => (e.objects ? (/must not exist yet$/.test(e.message) ? "; pass --clean to drop just those first" : ", or pass --clean to drop its contents first") : undefined),
   EmptyPolicy: () => ": give at least one of --keep-last, --keep-daily, --keep-weekly, --keep-monthly",
   StoreUnwritable: () => "; choose a --dest directory this user can create and write",
   NameInUse: () => " (--name)",

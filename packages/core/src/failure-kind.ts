@@ -38,6 +38,8 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   BackupNotFound: "input",
   NotAFilesBackup: "input",
   TargetNotEmpty: "input",
+  TargetMissing: "input",
+  SelectionInvalid: "input",
   DecryptionFailed: "input",
   KeysMissing: "input",
   EmptyPolicy: "input",

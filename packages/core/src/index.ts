@@ -18,7 +18,8 @@ export { dumpUnit, type UnitDeps, type UnitInput, type UnitResult, type UnitProg
 export { commitBackup, buildManifest, type CommitDeps, type CommitInput, type CommitOutput } from "./dump/commit-backup.js";
 export { PLAN_KEY, UNITS_KEY, markerKey, dumpPlanSchema, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump/dump-plan.js";
 export { chunkRanges, defaultSplitThreshold, parseSize, type ChunkRange } from "./dump/chunks.js";
-export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress, type RolesReport } from "./restore/restore-backup.js";
+export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress, type RestoreTimings, type RolesReport, type SelectionReport } from "./restore/restore-backup.js";
+export { selectObjects, type Selection, type Sections, type SelectedObjects, type SkippedObject } from "./catalog/select-objects.js";
 export { verifyRestore, recordVerification, recordFailedVerification, differencesOf, restoreSpaceNeeded, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
 export type { BackupStore, PutOptions, StoreError, StoredObject, UnfinishedUpload } from "./store/backup-store.js";
 export { partSizeFor, maxObjectBytes, MAX_PARTS } from "./store/part-size.js";

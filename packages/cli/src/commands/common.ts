@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { causeMessage, parseSize, tagOf, type DumpProgress, type RestoreProgress } from "@cobalt-backup/core";
+import { causeMessage, parseSize, tagOf, type DumpProgress, type RestoreProgress, type Sections, type Selection } from "@cobalt-backup/core";
 import { interruptible } from "../adapters/interrupt.js";
 import { UsageError } from "../usage-error.js";
 import { EXIT, bytes, count, createOutput, type Output } from "../output.js";
@@ -123,3 +123,33 @@ export const selectBackup = (command: Command): Command =>
   command
     .requiredOption("--from <store-url>", "the store holding the backup")
     .option("--backup <id>", "backup id, <source>/latest, or latest", "latest");
+
+const collect = (v: string, previous: string[] = []): string[] => [...previous, v];
+
+export interface SelectionFlags {
+  table?: string[];
+  schema?: string[];
+  excludeTable?: string[];
+  schemaOnly?: boolean;
+  dataOnly?: boolean;
+}
+
+/** pg_restore's selection flags, for restore and export-sql. */
+export function selectionFlags(cmd: Command): Command {
+  return cmd
+    .option("--table <schema.name>", "only this table (repeatable; a bare name is public.name), with what it needs that the target lacks, its indexes, constraints and triggers", collect)
+    .option("--schema <name>", "only the objects of this schema (repeatable)", collect)
+    .option("--exclude-table <schema.name>", "leave this table out, and the objects that need it (reported) (repeatable)", collect)
+    .option("--schema-only", "definitions only, no rows")
+    .option("--data-only", "rows (and sequence states) only, into tables the target already has");
+}
+
+/** The selection the flags ask for; contradictory flags are a usage error. */
+export function selectionOf(opts: SelectionFlags & { clean?: boolean }): { selection: Selection; sections: Sections } {
+  if (opts.schemaOnly && opts.dataOnly) throw new UsageError("--schema-only and --data-only exclude each other: leave both out for definitions and rows");
+  if (opts.dataOnly && opts.clean) throw new UsageError("--clean drops objects, --data-only keeps the target's: use one of them");
+  return {
+    selection: { ...(opts.table ? { tables: opts.table } : {}), ...(opts.schema ? { schemas: opts.schema } : {}), ...(opts.excludeTable ? { excludeTables: opts.excludeTable } : {}) },
+    sections: opts.schemaOnly ? "schema-only" : opts.dataOnly ? "data-only" : "all",
+  };
+}

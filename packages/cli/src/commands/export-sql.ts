@@ -8,9 +8,9 @@ import { exportSql, resolveBackupId, type ExportProgress } from "@cobalt-backup/
 import { decryptionFlags, decryptionKeys } from "../adapters/age-keys.js";
 import { storeFlags, storeFromUrl, type StoreFlags } from "../adapters/store-url.js";
 import { EXIT, bytes, count, type Output } from "../output.js";
-import { createRolesOption, roleFlags, runCommand, selectBackup } from "./common.js";
+import { createRolesOption, roleFlags, runCommand, selectBackup, selectionFlags, selectionOf, type SelectionFlags } from "./common.js";
 
-type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; out?: string; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean };
+type Opts = StoreFlags & SelectionFlags & { identity?: string[]; passphraseEnv?: string; from: string; backup: string; out?: string; owner: boolean; privileges: boolean; createRoles?: boolean; rolesLogin?: boolean; json?: boolean };
 
 /**
  * `export-sql`: one plain SQL script of a backup, for stock `psql -f`. The script goes to stdout
@@ -18,7 +18,7 @@ type Opts = StoreFlags & { identity?: string[]; passphraseEnv?: string; from: st
  * temporary name and renamed only once complete and verified.
  */
 export function registerExportSql(program: Command): void {
-  roleFlags(decryptionFlags(storeFlags(selectBackup(program.command("export-sql").description("write a backup as one plain SQL script that psql -f restores into an empty database")))))
+  selectionFlags(roleFlags(decryptionFlags(storeFlags(selectBackup(program.command("export-sql").description("write a backup, or part of it, as one plain SQL script that psql -f restores into an empty database"))))))
     .option("--out <file>", "write the script to this file instead of stdout. The file holds the whole database decrypted: prefer the stream, export-sql ... | psql -v ON_ERROR_STOP=1 -d <target> -f -")
     .option("--no-owner", "leave out object owners")
     .option("--no-privileges", "leave out GRANTs and default privileges")
@@ -26,6 +26,7 @@ export function registerExportSql(program: Command): void {
     .action((opts: Opts) =>
       runCommand(opts, async (out) => {
         const roleOption = createRolesOption(opts);
+        const { selection, sections } = selectionOf(opts);
         const store = await storeFromUrl(opts.from, "--from", opts);
         const keys = decryptionKeys(opts);
         const id = await resolveBackupId(store, opts.backup);
@@ -36,7 +37,7 @@ export function registerExportSql(program: Command): void {
         const partial = file ? join(dirname(file), `.${basename(file)}.partial`) : undefined;
         // The script holds the whole database in the clear: readable by its owner only.
         const sink: Writable = partial ? createWriteStream(partial, { mode: 0o600 }) : process.stdout;
-        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...roleOption }, sink);
+        const r = await exportSql({ store, decryption: keys, onProgress: progress(out, `export ${id.value}`) }, { id: id.value, owners: opts.owner, privileges: opts.privileges, ...roleOption, selection, sections }, sink);
         if (partial && file) {
           sink.end();
           const closed = await finished(sink).then(() => undefined, (e: unknown) => e);
@@ -52,7 +53,7 @@ export function registerExportSql(program: Command): void {
         }
         if (r.isErr()) return out.failWith(r.error, "export failed");
         const v = r.value;
-        const summary = { id: v.id, tables: v.tables, rows: v.rows, largeObjects: v.largeObjects, bytes: v.bytes, out: file ?? "stdout" };
+        const summary = { id: v.id, tables: v.tables, rows: v.rows, largeObjects: v.largeObjects, bytes: v.bytes, out: file ?? "stdout", ...(v.skipped ? { dependencies: v.dependencies, skipped: v.skipped } : {}) };
         const human = `exported ${v.id}: ${v.tables} tables, ${count(v.rows)} rows, ${v.largeObjects} large objects, ${bytes(v.bytes)} of SQL${file ? ` to ${file}` : ""}`;
         if (file) {
           process.stderr.write(`cobalt-backup: note: ${file} holds the whole database${v.decrypted ? " decrypted" : ""}; delete it once restored. To write nothing to disk, stream it: cobalt-backup export-sql ... | psql -v ON_ERROR_STOP=1 -d <target> -f -\n`);

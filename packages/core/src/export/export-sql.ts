@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { openBackup, openChecked, type BackupReadError } from "../catalog/open-backup.js";
+import { referenceOrder, selectObjects, type Sections, type Selection, type SelectionError, type SkippedObject } from "../catalog/select-objects.js";
 import { readLargeObjectRecords } from "../object/large-object-records.js";
 import { corruptObject } from "../object/read-object.js";
 import type { DecryptionKeys } from "../object/encryption.js";
@@ -16,7 +17,7 @@ import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 
 /** Why an export stopped. Errors before `ObjectCorrupt`/`WriteFailed` mid-stream wrote nothing. */
-export type ExportError = BackupReadError | { _tag: "WriteFailed"; message: string } | Unexpected;
+export type ExportError = BackupReadError | SelectionError | { _tag: "WriteFailed"; message: string } | Unexpected;
 
 export interface ExportDeps {
   store: BackupStore;
@@ -34,6 +35,10 @@ export interface ExportInput {
   privileges?: boolean;
   /** Emit, first, the creation of the roles the backup uses where the target lacks them. */
   createRoles?: CreateRolesOptions;
+  /** Part of the backup, as restore selects it for an empty database (see `selectObjects`). */
+  selection?: Selection;
+  /** `schema-only`: no rows; `data-only`: rows and sequence states, for a database that has the tables. */
+  sections?: Sections;
 }
 
 export interface ExportProgress {
@@ -53,6 +58,9 @@ export interface ExportOutput {
   bytes: number;
   /** The backup was encrypted: the script holds its data in the clear. */
   decrypted: boolean;
+  /** For a selection: objects written because selected ones need them, and objects left out (each names what it needs). */
+  dependencies?: string[];
+  skipped?: SkippedObject[];
 }
 
 /** Raw bytes per `lo_put` call: 256 KiB of hex text per line. */
@@ -161,10 +169,16 @@ export function guardedPrivilegeSql(item: Pick<DdlItem, "kind" | "name" | "sql" 
 async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): Promise<ExportOutput> {
   const { store, id } = { store: deps.store, id: input.id };
   // Everything about the backup is checked before a byte of the script is written.
-  const { manifest, items, roles } = await openBackup(store, id, deps.decryption);
+  const { manifest, items: all, roles } = await openBackup(store, id, deps.decryption);
+  const sections = input.sections ?? "all";
+  const chosen = selectObjects(manifest, all, input.selection ?? {}, sections, new Set());
+  if ("_tag" in chosen) return fail(chosen);
+  const items = chosen.items;
+  // Rows into tables whose foreign keys exist (data-only): referenced tables first.
+  const tables = sections === "data-only" ? referenceOrder(chosen.tables, all) : chosen.tables;
 
   const w = sqlWriter(out);
-  const progress: ExportProgress = { phase: "pre-data", tablesTotal: manifest.tables.length, tablesDone: 0, rows: 0 };
+  const progress: ExportProgress = { phase: "pre-data", tablesTotal: tables.length, tablesDone: 0, rows: 0 };
   /** Set while COPY data is being written: a failure then must end the COPY before the error. */
   let inCopy = false;
   let largeObjects = 0;
@@ -177,13 +191,19 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       await w.write(`--\n-- roles the backup uses, created where missing (${input.createRoles.login ? "LOGIN where the source's could log in" : "NOLOGIN"}, no password); each skipped, with a WARNING, where refused\n--\n\n`);
       for (const sql of createRolesScript(roles, input.createRoles)) await w.write(`${sql}\n`);
     }
+    if (!chosen.whole) {
+      await w.write(`--\n-- part of the backup: ${tables.length} table(s)${sections === "all" ? "" : `, ${sections}`}\n`);
+      for (const d of chosen.dependencies) await w.write(`--   created because a selected object needs it: ${commentText(d)}\n`);
+      for (const k of chosen.skipped) await w.write(`--   left out: ${commentText(k.object)} (needs ${commentText(k.missing.join(", "))})\n`);
+      await w.write("--\n\n");
+    }
     await w.write("--\n-- pre-data\n--\n\n");
     for (const item of items.filter((i) => i.section === "pre-data")) await writeItem(w, item);
 
     progress.phase = "data";
     deps.onProgress?.({ ...progress });
     await w.write("\n--\n-- table data\n--\n\n");
-    for (const table of manifest.tables) {
+    for (const table of tables) {
       const display = `${table.schema}.${table.table}`;
       await w.write(`-- ${commentText(display)}: ${table.rows} rows (${table.parts.map((p) => p.key).join(", ")})\n${copyFromSql(table)};\n`);
       inCopy = true;
@@ -209,7 +229,7 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       deps.onProgress?.({ ...progress, table: display });
     }
 
-    if (manifest.largeObjects) {
+    if (manifest.largeObjects && chosen.whole && sections !== "schema-only") {
       progress.phase = "large-objects";
       deps.onProgress?.({ ...progress });
       const lo = manifest.largeObjects;
@@ -230,11 +250,11 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
 
     progress.phase = "finish";
     deps.onProgress?.({ ...progress });
-    if (manifest.sequences.length) {
+    if (chosen.sequences.length) {
       await w.write("\n--\n-- sequence states\n--\n\n");
-      for (const s of manifest.sequences) await w.write(`${setvalSql(s)}\n`);
+      for (const s of chosen.sequences) await w.write(`${setvalSql(s)}\n`);
     }
-    const populated = manifest.matviews.filter((v) => v.populated);
+    const populated = chosen.matviews.filter((v) => v.populated);
     if (populated.length) {
       await w.write("\n--\n-- materialized views that were populated\n--\n\n");
       for (const mv of populated) await w.write(`REFRESH MATERIALIZED VIEW ${qname(mv.schema, mv.name)};\n`);
@@ -247,7 +267,15 @@ async function runExport(deps: ExportDeps, input: ExportInput, out: Writable): P
       for (const item of wanted) await w.write(`-- ${commentText(`${item.kind} ${item.name}`)}\n${guardedPrivilegeSql(item)}\n`);
     }
     await w.write("COMMIT;\n");
-    return { id, tables: manifest.tables.length, rows: progress.rows, largeObjects, bytes: w.bytes, decrypted: manifest.encryption !== null };
+    return {
+      id,
+      tables: tables.length,
+      rows: progress.rows,
+      largeObjects,
+      bytes: w.bytes,
+      decrypted: manifest.encryption !== null,
+      ...(chosen.whole ? {} : { dependencies: chosen.dependencies, skipped: chosen.skipped }),
+    };
   } catch (e) {
     // Make a partial script fail loudly in psql: end an open COPY, then raise. It never commits.
     if (!w.failed) {

@@ -29,10 +29,12 @@ export function compressor(c: Compression, level = DEFAULT_LEVEL[c]): Transform 
 
 export function decompressor(c: Compression): Transform {
   switch (c) {
+    // Large output chunks, as the compressor's: each chunk is a trip to the thread pool, a pass
+    // through every stage after it and, on restore, a message and a write to the server.
     case "zstd":
-      return createZstdDecompress();
+      return createZstdDecompress({ chunkSize: 256 * 1024 });
     case "gzip":
-      return createGunzip();
+      return createGunzip({ chunkSize: 256 * 1024 });
     case "none":
       return new PassThrough();
   }

@@ -59,7 +59,7 @@ export interface VerifyInput {
  */
 export function verifyRestore(deps: RestoreDeps, input: VerifyInput): ResultAsync<VerifyReport, VerifyError> {
   const t0 = performance.now();
-  return restoreBackup(deps, { id: input.id, jobs: input.jobs, clean: false, targetName: input.targetName }).andThen((restored) =>
+  return restoreBackup(deps, { id: input.id, jobs: input.jobs, clean: false, targetName: input.targetName, orderedLoad: true, analyze: false }).andThen((restored) =>
     ResultAsync.fromPromise(compare(deps, input, restored.manifest, t0), (e): VerifyError =>
       deps.signal?.aborted ? interrupted(deps.signal) : { _tag: "ReadBackFailed", message: `reading the restored database back failed: ${causeMessage(e)}` },
     ),
