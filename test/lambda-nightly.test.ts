@@ -162,6 +162,11 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(sm.names()).not.toContain(`cobalt-backup/${instance}`);
     expect(temporaries()).toEqual([]);
 
+    // The instance's password appears in no payload, history event or notification.
+    const password = emu.lastPasswordSetFor(instance)!;
+    expect(password).toBeTruthy();
+    expect(JSON.stringify([x.events, x.calls, webhook.received, ses.received])).not.toContain(password);
+
     // Reported and notified.
     const report = await readJson<{ ok: boolean; stages: { stage: string; detail: string }[] }>(s3.bucket, `${prefix}report.json`);
     expect(report.ok).toBe(true);
@@ -222,6 +227,8 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     const instance = (callsOf(first, "DeleteAfterFailure")[0]!.input as { instanceId: string }).instanceId;
     expect(await gone(instance)).toBe(true);
     expect(await stored(`lambda/${id}/manifest.json`)).toEqual([]);
+    // The run had a plan: its failure report is stored next to it.
+    expect(await stored(`lambda/${id}/report.json`)).toEqual([`lambda/${id}/report.json`]);
     expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state DumpUnits failed: StoreFailed: injected: the store refused the object/);
     expect(webhookTexts().at(-1)).toContain(`to resume, start an execution with {"backupId":"${id}","snapshot":"${snapshotId}"}`);
 

@@ -104,7 +104,7 @@ export interface PrepareOutput {
 }
 
 const fail: Fail<VerifyError> = failWith();
-const run = <T>(work: Promise<T>): ResultAsync<T, VerifyError> => settle(work, (e) => unexpected(e, "verify in place failed"));
+const run = <T>(work: Promise<T>): ResultAsync<T, VerifyError> => settle<T, VerifyError>(work, (e) => unexpected(e, "verify in place failed"));
 
 /**
  * Step 1, called with `next` 0, then with each returned `next` until it is -1: the first call
