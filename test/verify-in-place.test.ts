@@ -71,10 +71,11 @@ describe("verify in place on PostgreSQL 15", () => {
     const id = await backup(pg15.url(source), dest, 2, ["--split-larger-than", "65536"]);
     const manifestPath = fileURLToPath(`${dest}/${id}/manifest.json`);
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
-    // The manifest claims other rows for one chunk of rental than the object holds.
+    // The manifest claims one row more for a chunk of rental than the object holds (its digests,
+    // checked as the object is read, still match).
     const rental = manifest.tables.find((t) => t.table === "rental")!;
     expect(rental.parts.length).toBeGreaterThan(1);
-    rental.parts[1]!.rawSha256 = "0".repeat(64);
+    rental.parts[1]!.rows += 1;
     writeFileSync(manifestPath, JSON.stringify(manifest));
     const { verdicts, finish } = await verifyInPlace(deps(dest), id);
     expect(verdicts.filter((v) => !v.ok).map((v) => v.what)).toEqual([`public.rental (part 2 of ${rental.parts.length})`]);
