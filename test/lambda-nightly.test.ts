@@ -206,6 +206,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
           try {
             if (unit === 1 && transientThrown++ === 0) throw new NamedError("CopyFailed", "injected: connection reset during COPY");
             if (unit === FAILING || mapFailed) {
+              // Once the Map has failed, no unit is dumped (see below).
               mapFailed = true;
               throw new NamedError("StoreFailed", "injected: the store refused the object");
             }
@@ -222,7 +223,9 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(first.events.filter((e) => e.type === "StateRetried").map((e) => e.state)).toContain("DumpUnit");
     expect(callsOf(first, "DumpUnit").filter((c) => (c.input as { unit: number }).unit === 1).map((c) => c.error ?? "ok")).toEqual(["CopyFailed", "ok"]);
     expect(first.calls.map((c) => c.state)).not.toContain("Commit");
-    expect(first.calls.map((c) => c.state).slice(-2)).toEqual(["DeleteAfterFailure", "NotifyFailure"]);
+    // (The local runner still starts the Map's queued iterations after one failed, where Step
+    // Functions stops the Map run: the fault stand-in refuses those, so they dump nothing.)
+    expect(first.calls.map((c) => c.state).filter((s) => s !== "DumpUnit").slice(-2)).toEqual(["DeleteAfterFailure", "NotifyFailure"]);
     const id = (callsOf(first, "Plan")[0]!.input as { backupId: string }).backupId;
     const instance = (callsOf(first, "DeleteAfterFailure")[0]!.input as { instanceId: string }).instanceId;
     expect(await gone(instance)).toBe(true);

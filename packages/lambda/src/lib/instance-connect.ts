@@ -21,18 +21,32 @@ export async function instanceConnect(
   input: { instance: InstanceRef; database: string; tls?: "require" | "verify" | "disable"; caBundle?: string },
 ): Promise<PgConnect> {
   const key = `${input.instance.instanceId}/${input.instance.secretId}`;
-  let creds = cache.get(key);
-  if (!creds) {
-    creds = await readInstanceCredentials(deps, { instance: input.instance }).match(value, stepError);
-    cache.set(key, creds);
-  }
+  const read = async () => {
+    const c = await readInstanceCredentials(deps, { instance: input.instance }).match(value, stepError);
+    cache.set(key, c);
+    return c;
+  };
+  const cached = cache.get(key);
+  let creds = cached ?? (await read());
   const tls = input.tls ?? "require";
   const ssl: pg.ClientConfig["ssl"] = tls === "disable" ? false : tls === "verify" ? { ca: input.caBundle, rejectUnauthorized: true } : { rejectUnauthorized: false };
-  const { host, port, username, password } = creds;
-  return async () => {
+  const open = async ({ host, port, username, password }: InstanceCredentials) => {
     const client = new pg.Client({ host, port, user: username, password, database: input.database, ssl, application_name: "cobalt-backup", connectionTimeoutMillis: 30_000 });
     client.on("error", () => {});
     await client.connect();
     return client;
+  };
+  let fresh = !cached;
+  return async () => {
+    try {
+      return await open(creds);
+    } catch (e) {
+      // A warm container may hold the password of an earlier instance of the same name (a resumed
+      // backup restores it again, with a new password): read the secret again, once.
+      if (fresh) throw e;
+      fresh = true;
+      creds = await read();
+      return await open(creds);
+    }
   };
 }
