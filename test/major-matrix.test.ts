@@ -34,7 +34,7 @@ describe.each([13, 14, 16, 18] as Major[])("PostgreSQL %i", (major) => {
   });
 });
 
-// Issue 12: with every table split into chunks (key ranges only on 13, ctid ranges too on 18).
+// Issue 12: with every table split into chunks (key ranges on 13, ctid ranges on 18).
 describe.each([13, 18] as Major[])("PostgreSQL %i, split into chunks", (major) => {
   it.each(["edge-cases", "pagila", ...(major >= 15 ? (["cobalt"] as const) : [])] as const)("%s round-trips with identical inventory and data", async (corpus) => {
     let c = started.find((s) => s.major === major);

@@ -9,7 +9,7 @@ describe("chunk ranges", () => {
     expect(chunkRanges({ sizeBytes: 10 * MiB, pages: 1280, serverVersionNum: 150000 }, 10 * MiB)).toEqual([{ by: "all" }]);
   });
 
-  it("splits by an integer key into contiguous ranges, open at both ends, NULLs in the first", () => {
+  it("splits by an integer key before PostgreSQL 14, into contiguous ranges open at both ends, NULLs in the first", () => {
     const r = chunkRanges({ sizeBytes: 40 * MiB, pages: 5120, key: { column: "id", min: "1", max: "1000", nullable: true }, serverVersionNum: 130000 }, 10 * MiB);
     expect(r).toEqual([
       { by: "key", column: "id", to: "251", nulls: true },
@@ -20,11 +20,14 @@ describe("chunk ranges", () => {
   });
 
   it("handles bigint bounds beyond 2^53 and never makes more chunks than keys", () => {
-    const big = chunkRanges({ sizeBytes: 30 * MiB, pages: 1, key: { column: "id", min: "9007199254740993", max: "9007199254740995", nullable: false }, serverVersionNum: 150000 }, MiB);
+    const big = chunkRanges({ sizeBytes: 30 * MiB, pages: 1, key: { column: "id", min: "9007199254740993", max: "9007199254740995", nullable: false }, serverVersionNum: 130000 }, MiB);
     expect(big.map((c) => (c.by === "key" ? [c.from, c.to] : c.by))).toEqual([[undefined, "9007199254740994"], ["9007199254740994", "9007199254740995"], ["9007199254740995", undefined]]);
   });
 
-  it("splits by ctid page ranges on PostgreSQL 14 and later only", () => {
+  it("splits by ctid page ranges on PostgreSQL 14 and later, an integer key or not; never on 13 without a key", () => {
+    const keyed = { sizeBytes: 30 * MiB, pages: 3840, key: { column: "id", min: "1", max: "1000", nullable: false } };
+    expect(chunkRanges({ ...keyed, serverVersionNum: 140000 }, 10 * MiB).map((c) => c.by)).toEqual(["ctid", "ctid", "ctid"]);
+    expect(chunkRanges({ ...keyed, serverVersionNum: 130014 }, 10 * MiB).map((c) => c.by)).toEqual(["key", "key", "key"]);
     expect(chunkRanges({ sizeBytes: 30 * MiB, pages: 3840, serverVersionNum: 140000 }, 10 * MiB)).toEqual([
       { by: "ctid", fromPage: 0, toPage: 1280 },
       { by: "ctid", fromPage: 1280, toPage: 2560 },

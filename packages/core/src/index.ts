@@ -6,6 +6,7 @@ export * from "./result.js";
 export { SESSION_SETTINGS, applySessionSettings, type PgClient, type PgConnect } from "./pg/session.js";
 export { describeConnectError, type ConnectProblem } from "./pg/connect-error.js";
 export { ident, literal, qname } from "./pg/sql.js";
+export { copyOut } from "./pg/copy-out.js";
 export { captureSchema } from "./schema/capture.js";
 export type { SchemaError } from "./schema/errors.js";
 export type { DdlItem, SchemaCapture, InventoryEntry, TableData } from "./schema/model.js";

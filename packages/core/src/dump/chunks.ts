@@ -2,10 +2,12 @@ import { copyToSql } from "../pg/copy-sql.js";
 import { ident, qname } from "../pg/sql.js";
 
 /**
- * How a big table is cut into chunks that independent workers dump, as pgcopydb cuts it: by
- * ranges of a single-column integer primary or unique key when there is one, otherwise by ctid
- * page ranges (PostgreSQL 14 and later only: before TID range scans, every chunk read the whole
- * table). The first and last ranges are open, so no row falls between chunks.
+ * How a big table is cut into chunks that independent workers dump. On PostgreSQL 14 and later
+ * by ctid page ranges: a TID range scan reads just its pages, chunks are even in bytes whatever
+ * the keys look like, and the server spends less than on the index scans of key ranges (measured:
+ * a 366 MiB table in six key ranges cost the server 1.2 s more CPU than one COPY). Before 14,
+ * where a ctid predicate reads the whole table, by ranges of a single-column integer primary or
+ * unique key, as pgcopydb does. The first and last ranges are open, so no row falls between chunks.
  */
 
 /** What deciding a table's chunks needs to know about it. */
@@ -35,6 +37,12 @@ export const MAX_CHUNKS = 256;
 export function chunkRanges(t: SplitFacts, threshold: number): ChunkRange[] {
   const wanted = Math.min(MAX_CHUNKS, Math.ceil(t.sizeBytes / Math.max(1, threshold)));
   if (t.sizeBytes <= threshold || wanted < 2) return [{ by: "all" }];
+  if (t.serverVersionNum >= 140000 && t.pages >= 2) {
+    const n = Math.min(wanted, t.pages);
+    const per = Math.ceil(t.pages / n);
+    const starts = Array.from({ length: Math.ceil(t.pages / per) }, (_, i) => i * per);
+    return starts.map((fromPage, i) => ({ by: "ctid" as const, fromPage, ...(i < starts.length - 1 ? { toPage: starts[i + 1]! } : {}) }));
+  }
   if (t.key) {
     const min = BigInt(t.key.min);
     const max = BigInt(t.key.max);
@@ -50,11 +58,7 @@ export function chunkRanges(t: SplitFacts, threshold: number): ChunkRange[] {
       nulls: i === 0 && t.key!.nullable,
     }));
   }
-  if (t.serverVersionNum < 140000 || t.pages < 2) return [{ by: "all" }];
-  const n = Math.min(wanted, t.pages);
-  const per = Math.ceil(t.pages / n);
-  const starts = Array.from({ length: Math.ceil(t.pages / per) }, (_, i) => i * per);
-  return starts.map((fromPage, i) => ({ by: "ctid" as const, fromPage, ...(i < starts.length - 1 ? { toPage: starts[i + 1]! } : {}) }));
+  return [{ by: "all" }];
 }
 
 /**

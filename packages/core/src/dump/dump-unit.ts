@@ -1,4 +1,4 @@
-import { to as copyTo } from "pg-copy-streams";
+import { copyOut } from "../pg/copy-out.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
 import { Failure, type ResultAsync } from "../result.js";
 import { backupPrefix } from "../object/backup-id.js";
@@ -155,7 +155,7 @@ export async function runUnit(
   try {
     const source =
       unit.kind === "table"
-        ? client.query(copyTo(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
+        ? client.query(copyOut(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
         : largeObjectStream(client, await listLargeObjects(client));
     // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
     written = await writeOrThrow(store, `${prefix}${unit.key}`, source, {

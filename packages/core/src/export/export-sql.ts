@@ -28,9 +28,9 @@ export interface ExportDeps {
 export interface ExportInput {
   /** A committed backup id (resolve `latest` first with `resolveBackupId`). */
   id: string;
-  /** Emit owners (ALTER ... OWNER TO); default true. Like pg_dump's --no-owner when false. */
+  /** Emit owners (ALTER ... OWNER TO); default true. Like pg_dump's no-owner option when false. */
   owners?: boolean;
-  /** Emit GRANTs, REVOKEs and default privileges; default true. Like --no-privileges when false. */
+  /** Emit GRANTs, REVOKEs and default privileges; default true. Like pg_dump's no-privileges option when false. */
   privileges?: boolean;
   /** Emit, first, the creation of the roles the backup uses where the target lacks them. */
   createRoles?: CreateRolesOptions;

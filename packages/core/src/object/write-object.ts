@@ -4,6 +4,7 @@ import { ResultAsync, err, ok, type Result } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
+import { Coalesce } from "../util/readable.js";
 import { compressor } from "./compression.js";
 import { encrypts, type ObjectEncoding } from "./encoding.js";
 import { encryptingStream } from "./encryption.js";
@@ -54,7 +55,7 @@ async function write(store: BackupStore, key: string, source: Readable, opts: Wr
   const body = new PassThrough();
   let first: WriteObjectError | undefined;
   const flowing = (async () => {
-    const stages: NodeJS.ReadWriteStream[] = [raw, compressor(opts.compression, opts.compressionLevel)];
+    const stages: NodeJS.ReadWriteStream[] = [new Coalesce(), raw, compressor(opts.compression, opts.compressionLevel)];
     if (encrypts(opts.encryption)) stages.push(await encryptingStream(opts.encryption));
     await pipeline(source, ...(stages as [NodeJS.ReadWriteStream]), stored, body);
   })().catch((cause: unknown) => {

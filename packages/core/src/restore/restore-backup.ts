@@ -64,9 +64,9 @@ export interface RestoreInput {
   clean: boolean;
   /** How the target is named in messages, without credentials. */
   targetName: string;
-  /** Restore object owners (default true); like pg_restore's --no-owner when false. */
+  /** Restore object owners (default true); like pg_restore's no-owner option when false. */
   owners?: boolean;
-  /** Restore GRANTs and default privileges (default true); like --no-privileges when false. */
+  /** Restore GRANTs and default privileges (default true); like pg_restore's no-privileges option when false. */
   privileges?: boolean;
   /** Create the roles the backup uses that the target lacks, before anything else (none when absent). */
   createRoles?: CreateRolesOptions;
@@ -167,7 +167,7 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
     progress.phase = "pre-data";
     deps.onProgress?.({ ...progress });
     // In transactions of a bounded size: one for tens of thousands of objects would exhaust the
-    // server's lock table (max_locks_per_transaction), as pg_restore --single-transaction can.
+    // server's lock table (max_locks_per_transaction), as pg_restore's single-transaction mode can.
     const pre = items.filter((i) => i.section === "pre-data");
     for (let from = 0; from < pre.length; from += PRE_DATA_BATCH) {
       await main.query("BEGIN");

@@ -175,7 +175,10 @@ function buildGraph(nodes: readonly DdlNode[]) {
       while (ready.length > 0) {
         const v = ready.pop()!;
         order.push(v);
-        for (const d of dependents[v]!) if (--waiting[d]! === 0) ready.push(d);
+        for (const d of dependents[v]!) {
+          waiting[d] = waiting[d]! - 1;
+          if (waiting[d] === 0) ready.push(d);
+        }
       }
       if (order.length === vertices.length) return { ok: true, order };
       const done = new Set(order);

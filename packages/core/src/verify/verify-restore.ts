@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { to as copyTo } from "pg-copy-streams";
+import { copyOut } from "../pg/copy-out.js";
 import { copyToSql } from "../pg/copy-sql.js";
 import { largeObjectStream, listLargeObjects } from "../pg/large-objects.js";
 import { readSequenceStates } from "../pg/sequences.js";
@@ -90,7 +90,7 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
       });
       // Restored part after part, the table reads back as the same pieces: each is compared.
       const pieces = new PartHasher(t.parts.map((p) => p.rows));
-      await pipeline(client.query(copyTo(copyToSql({ schema: t.schema, name: t.table, columns: t.columns }))), meter, pieces);
+      await pipeline(client.query(copyOut(copyToSql({ schema: t.schema, name: t.table, columns: t.columns }))), meter, pieces);
       const partsOk = pieces.pieces.length === t.parts.length && t.parts.every((p, j) => pieces.pieces[j]!.rows === p.rows && pieces.pieces[j]!.sha256 === p.rawSha256);
       const expectedSha256 = tableDigest(t.parts.map((p) => p.rawSha256));
       const sha256 = tableDigest(pieces.pieces.map((p) => p.sha256));
