@@ -9,7 +9,7 @@
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { POST_DATA_STEP, restoreBackup, type DumpPlan, type Manifest, type Verification } from "@cobalt-backup/core";
+import { POST_DATA_STEP, restoreBackup, scratchDatabase, type DumpPlan, type Manifest, type Verification } from "@cobalt-backup/core";
 import { s3Store } from "@cobalt-backup/core/s3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,8 @@ let sourceUrl: string;
 let snapshotId: string;
 let asOfSnapshot: DataDigest;
 let asOfSnapshotSchema: string;
+/** The backup the nightly run made (the scratch-server test verifies it again). */
+let nightlyId: string | undefined;
 
 const readJson = async <T,>(bucket: string, key: string): Promise<T> => JSON.parse(await (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as T;
 const stored = async (prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
@@ -108,13 +110,14 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
         FinishVerify: async (input) => {
           const out = await handlers.FinishVerify!(input);
           const { instanceId } = (input as { instance: { instanceId: string } }).instance;
-          scratchLeft = (await queryOnce<{ datname: string }>(emu.instance(instanceId)!.url("postgres"), "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_verify%'")).map((r) => r.datname);
+          scratchLeft = (await queryOnce<{ datname: string }>(emu.instance(instanceId)!.url("postgres"), "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_inplace%'")).map((r) => r.datname);
           return out;
         },
       },
     });
     expect(x.ok, JSON.stringify({ error: x.error, cause: x.cause, texts: webhookTexts().slice(-1) })).toBe(true);
     const id = (callsOf(x, "Plan")[0]!.input as { backupId: string }).backupId;
+    nightlyId = id;
     const prefix = `lambda/${id}/`;
 
     // The plan split rental into chunks; each chunk was dumped by its own invocation of the DumpUnit handler.
@@ -254,5 +257,33 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(await readJson<Verification>(s3.bucket, `lambda/${id}/verified.json`)).toMatchObject({ ok: true });
     expect(await gone((callsOf(second, "DeleteInstance")[0]!.input as { instanceId: string }).instanceId)).toBe(true);
     expect(temporaries()).toEqual([]);
+  });
+
+  it("verifies on a configured scratch server instead of the temporary instance: the same steps, its URL only in Secrets Manager", async () => {
+    expect(nightlyId).toBeDefined();
+    const scratchUrl = pg15.url("postgres");
+    await new SecretsManagerClient(sm.clientConfig).send(new CreateSecretCommand({ Name: "cobalt-backup/verify-scratch", SecretString: scratchUrl }));
+    // A cold start of the verify functions with the construct's `verifyScratch` setting.
+    process.env.VERIFY_SCRATCH_SECRET = "cobalt-backup/verify-scratch";
+    const h = await loadHandlers("scratch");
+    delete process.env.VERIFY_SCRATCH_SECRET;
+    const instance = { instanceId: "cobalt-tmp-none", sourceInstance: "production-green", snapshotId };
+    const outputs: unknown[] = [];
+    const step = async (state: string, input: object) => {
+      const out = await h[state]!({ backupId: nightlyId, instance, ...input });
+      outputs.push(out);
+      return out as { next: number; parts: number };
+    };
+    let prep = await step("PrepareVerify", { next: 0 });
+    while (prep.next >= 0) prep = await step("PrepareVerify", { next: prep.next });
+    for (let part = 0; part < prep.parts; part++) expect(await step("VerifyPart", { part })).toMatchObject({ ok: true, reused: false });
+    let post = { next: 0 };
+    do post = await step("VerifyPostData", { next: post.next });
+    while (post.next >= 0);
+    expect(await step("FinishVerify", {})).toMatchObject({ ok: true, differences: 0, target: expect.stringContaining("scratch server") });
+    expect(await readJson<Verification>(s3.bucket, `lambda/${nightlyId}/verified.json`)).toMatchObject({ ok: true, target: expect.stringContaining("scratch server") });
+    expect(await pg15.query("postgres", "SELECT 1 FROM pg_database WHERE datname = $1", [scratchDatabase(nightlyId!)])).toEqual([]);
+    const password = new URL(scratchUrl).password;
+    if (password) expect(JSON.stringify(outputs)).not.toContain(password);
   });
 });

@@ -42,7 +42,7 @@ async function verifyInPlace(d: InPlaceDeps, id: string, partRuns = 1) {
   return { prep, verdicts, finish: await unwrap(finishVerifyInPlace(d, { id, toolVersion: "0.1.0", ...target })) };
 }
 
-const databases = async () => (await pg15.query<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_verify%'")).map((r) => r.datname);
+const databases = async () => (await pg15.query<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_inplace%'")).map((r) => r.datname);
 
 describe("verify in place on PostgreSQL 15", () => {
   it("the edge-case corpus in chunks: every part compared, each loaded once however often its step runs, the inventory, sequences and large objects equal; verified.json recorded, the scratch database dropped", async () => {

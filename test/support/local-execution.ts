@@ -38,11 +38,16 @@ export const LOCAL_ITEMS = { DumpUnits: "$.plan.items", VerifyParts: "$.verify.i
 /** Handlers that are not states: the failure rule's target and the scheduled janitor. */
 const OTHER_HANDLERS: Record<string, string> = { ExecutionCleanup: "execution-cleanup", Janitor: "janitor" };
 
-/** Imports the built bundles (run after `pnpm build`; their environment must be set before), keyed by state (or ExecutionCleanup, Janitor). */
-export async function loadHandlers(): Promise<Record<string, TaskHandler>> {
+/**
+ * Imports the built bundles (run after `pnpm build`; their environment must be set before), keyed
+ * by state (or ExecutionCleanup, Janitor). `instance` loads fresh copies (a cold start under
+ * another environment).
+ */
+export async function loadHandlers(instance = ""): Promise<Record<string, TaskHandler>> {
   const out: Record<string, TaskHandler> = {};
   for (const [state, name] of Object.entries({ ...HANDLER_OF, ...OTHER_HANDLERS })) {
-    const mod = (await import(pathToFileURL(join(repoRoot, "packages/lambda/dist/handlers", name, "index.mjs")).href)) as { handler: TaskHandler };
+    const url = pathToFileURL(join(repoRoot, "packages/lambda/dist/handlers", name, "index.mjs")).href;
+    const mod = (await import(instance ? `${url}?${instance}` : url)) as { handler: TaskHandler };
     out[state] = mod.handler;
   }
   return out;

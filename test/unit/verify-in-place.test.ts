@@ -47,7 +47,7 @@ describe("verify in place", () => {
 
   it("names one scratch database per backup id, a plain identifier PostgreSQL keeps whole", () => {
     const a = scratchDatabase("shop/20261130T010000.000Z");
-    expect(a).toMatch(/^cobalt_verify_[0-9a-f]{16}$/);
+    expect(a).toMatch(/^cobalt_inplace_[0-9a-f]{16}$/);
     expect(a.length).toBeLessThanOrEqual(63);
     expect(scratchDatabase("shop/20261130T010000.000Z")).toBe(a);
     expect(scratchDatabase("shop/20261201T010000.000Z")).not.toBe(a);

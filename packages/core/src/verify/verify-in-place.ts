@@ -75,8 +75,8 @@ export function verifyParts(m: Manifest): VerifyPart[] {
   return out;
 }
 
-/** The scratch database of a backup: one name per backup id, so every step finds it. */
-export const scratchDatabase = (id: string): string => `cobalt_verify_${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
+/** The scratch database of a backup: one name per backup id, so every step finds it (not the CLI verify's `cobalt_verify_*`, which may share the server). */
+export const scratchDatabase = (id: string): string => `cobalt_inplace_${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
 
 /** A part's verdict, also stored as `verify/parts/<n>.json`. */
 export interface PartVerdict {
