@@ -10,11 +10,10 @@ import { z } from "zod";
 import { encryptionKeys } from "../lib/dump-settings.js";
 import { stepError, value } from "../lib/errors.js";
 import { instanceConnect } from "../lib/instance-connect.js";
-import { parseEnv, parseInput } from "../lib/input.js";
+import { parseInput } from "../lib/input.js";
 import { instanceRef } from "../lib/refs.js";
 import { storeFromEnv } from "../lib/store.js";
 
-const env = parseEnv(z.object({ DB_TLS: z.enum(["require", "verify", "disable"]).default("require") }));
 const secrets = new SecretsManagerClient({});
 const store = await storeFromEnv(secrets);
 
@@ -23,6 +22,6 @@ const input = z.object({ backupId: z.string().min(1), database: z.string().min(1
 
 export async function handler(event: unknown): Promise<UnitResult> {
   const { backupId, database, unit, attempt, instance } = parseInput(input, event);
-  const connect = await instanceConnect({ secrets }, { instance, database, tls: env.DB_TLS });
+  const connect = await instanceConnect({ secrets }, { instance, database });
   return await dumpUnit({ connect, store, ...(encryptionKeys ? { encryption: encryptionKeys } : {}) }, { id: backupId, unit, attempt }).match(value, stepError);
 }

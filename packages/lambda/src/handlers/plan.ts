@@ -14,7 +14,7 @@ import { instanceRef, snapshotRef } from "../lib/refs.js";
 import { stageItems } from "../lib/staging.js";
 import { storeFromEnv } from "../lib/store.js";
 
-const env = parseEnv(z.object({ STAGING_BUCKET: z.string().min(1), DB_TLS: z.enum(["require", "verify", "disable"]).default("require") }));
+const env = parseEnv(z.object({ STAGING_BUCKET: z.string().min(1) }));
 const secrets = new SecretsManagerClient({});
 const store = await storeFromEnv(secrets);
 
@@ -22,7 +22,7 @@ const input = z.object({ backupId: z.string().min(1), database: z.string().min(1
 
 export async function handler(event: unknown): Promise<{ planKey: string; units: number; tables: number; resumed: boolean; itemsKey: string }> {
   const { backupId, database, snapshot, instance } = parseInput(input, event);
-  const connect = await instanceConnect({ secrets }, { instance, database, tls: env.DB_TLS });
+  const connect = await instanceConnect({ secrets }, { instance, database });
   const source = { kind: "rds-snapshot" as const, host: instance.host ?? "", port: instance.port ?? 5432, database, user: instance.username ?? "", instance: snapshot.sourceInstance, snapshotId: snapshot.snapshotId };
   const plan = await planDump({ connect, store }, { id: backupId, consistency: "frozen", source, settings: dumpSettings() }).match(value, stepError);
   const itemsKey = `runs/${backupId}/units.json`;

@@ -14,7 +14,6 @@ import { parseEnv } from "./input.js";
 
 const env = parseEnv(
   z.object({
-    DB_TLS: z.enum(["require", "verify", "disable"]).default("require"),
     /** A secret whose value is a postgresql:// URL: verify on that server instead of the temporary instance. */
     VERIFY_SCRATCH_SECRET: z.string().min(1).optional(),
     /** A secret whose value is the age identity (`AGE-SECRET-KEY-1...`) of an encrypted backup. */
@@ -63,7 +62,7 @@ export async function verifyTarget(secrets: Pick<SecretsManagerClient, "send">, 
     };
   }
   return {
-    connect: (database) => async () => (await instanceConnect({ secrets }, { instance, database, tls: env.DB_TLS }))(),
+    connect: (database) => async () => (await instanceConnect({ secrets }, { instance, database }))(),
     maintenanceDatabase: env.MAINTENANCE_DATABASE,
     targetName: `the temporary instance ${instance.instanceId}`,
   };
