@@ -71,3 +71,18 @@ it("docs/iam-policy.json allows every AWS action the code and the state machine 
   const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
   expect(actions.filter((a) => !allowed.has(a))).toEqual([]);
 });
+
+it("allows what the unit and verify handlers do: the Map items put in the staging bucket, the verify secrets read", () => {
+  const handlers = join(repoRoot, "packages/lambda/src");
+  const text = (f: string) => readFileSync(join(handlers, f), "utf8");
+  // Plan and PrepareVerify stage the Maps' items (PutObject); the verify states read the age identity and a scratch server's URL (GetSecretValue).
+  for (const h of ["handlers/plan.ts", "handlers/verify-prepare.ts"]) expect(text(h)).toContain("stageItems(");
+  expect(text("lib/staging.ts")).toMatch(/new PutObjectCommand\(/);
+  expect(text("lib/verify-target.ts")).toMatch(/new GetSecretValueCommand\(/);
+  const policy = JSON.parse(readFileSync(join(repoRoot, "docs/iam-policy.json"), "utf8")) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+  const allows = (action: string, resource: RegExp) => policy.Statement.some((s) => s.Action.includes(action) && [s.Resource].flat().some((r) => resource.test(r)));
+  expect(allows("s3:PutObject", /cobalt-backup-staging-\*\/runs\/\*$/)).toBe(true);
+  expect(allows("secretsmanager:GetSecretValue", /secret:cobalt-backup\/age-identity\*$/)).toBe(true);
+  expect(allows("secretsmanager:GetSecretValue", /secret:cobalt-backup\/verify-scratch\*$/)).toBe(true);
+  expect(allows("secretsmanager:GetSecretValue", /secret:cobalt-backup\/cobalt-tmp-\*$/)).toBe(true);
+});

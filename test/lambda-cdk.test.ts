@@ -45,7 +45,7 @@ describe("the CobaltBackup construct", () => {
   });
 
   it("puts the functions that reach the temporary instance in the private subnets, and the instance behind a security group only they pass", () => {
-    const inVpc = ["Plan", "DumpUnit", "PrepareVerify", "VerifyTablePart", "VerifyPostData", "FinishVerify"] as const;
+    const inVpc = ["Plan", "DumpUnit", "PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const;
     const fns = Object.fromEntries(resources("AWS::Lambda::Function"));
     for (const k of inVpc) {
       expect(fns[logicalId(backup.functions[k])]!.Properties.VpcConfig, k).toEqual({ SubnetIds: PRIVATE, SecurityGroupIds: [{ "Fn::GetAtt": [logicalId(backup.functionSecurityGroup), "GroupId"] }] });
@@ -66,6 +66,37 @@ describe("the CobaltBackup construct", () => {
     const assembly = app.synth();
     const key = (sm.Properties.DefinitionS3Location as { Key: string }).Key;
     expect(readFileSync(join(assembly.directory, `asset.${key}`), "utf8")).toBe(readFileSync(ASL_PATH, "utf8"));
+  });
+
+  it("wires every unit and verify state to its handler, with its settings and nothing secret in the environment", () => {
+    const fns = Object.fromEntries(resources("AWS::Lambda::Function"));
+    const envOf = (k: keyof typeof backup.functions) => (fns[logicalId(backup.functions[k])]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    // Each function has its own bundle (the construct's asset per handler directory).
+    const assets = Object.keys(backup.functions).map((k) => JSON.stringify(fns[logicalId(backup.functions[k as keyof typeof backup.functions])]!.Properties.Code));
+    expect(new Set(assets).size).toBe(assets.length);
+    expect(envOf("Plan")).toMatchObject({ STAGING_BUCKET: { Ref: expect.any(String) }, MAX_CONCURRENCY: "8", STORE_URL: "s3://cobalt-offsite/nightly" });
+    expect(envOf("DumpUnit")).toMatchObject({ MAX_CONCURRENCY: "8", STORE_URL: "s3://cobalt-offsite/nightly" });
+    expect(envOf("PrepareVerify")).toMatchObject({ STAGING_BUCKET: { Ref: expect.any(String) } });
+    for (const k of ["Plan", "DumpUnit", "Commit", "PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const) expect(JSON.stringify(envOf(k)), k).not.toMatch(/PASSWORD|SECRET-KEY|postgresql:\/\//i);
+  });
+
+  it("with encryption and a scratch server: recipients to the dump, the identity's and the URL's secrets readable by the verify states only", () => {
+    const s2 = new Stack(new App(), "Encrypted");
+    const v2 = ec2.Vpc.fromVpcAttributes(s2, "Vpc", { vpcId: "vpc-0123456789abcdef0", availabilityZones: ["eu-central-1a", "eu-central-1b"], privateSubnetIds: PRIVATE, privateSubnetRouteTableIds: ["rtb-1", "rtb-2"] });
+    const identity = secretsmanager.Secret.fromSecretCompleteArn(s2, "Identity", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:cobalt-backup/age-identity-AbCdEf");
+    const scratch = secretsmanager.Secret.fromSecretCompleteArn(s2, "Scratch", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:cobalt-backup/verify-scratch-AbCdEf");
+    const b2 = new CobaltBackup(s2, "Nightly", { vpc: v2, subnets: { subnets: v2.privateSubnets }, sourceInstance: "production-blue", store: { url: "s3://cobalt-offsite/nightly" }, retention: { keepLast: 3 }, splitLargerThan: 1024 ** 3, encryption: { recipients: ["age1exampleexampleexample"], identity }, verifyScratch: scratch });
+    const t2 = Template.fromStack(s2);
+    const fns2 = t2.findResources("AWS::Lambda::Function");
+    const env2 = (k: keyof typeof b2.functions) => (fns2[s2.getLogicalId(b2.functions[k].node.defaultChild as never)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env2("Plan")).toMatchObject({ AGE_RECIPIENTS: "age1exampleexampleexample", SPLIT_LARGER_THAN: String(1024 ** 3) });
+    expect(env2("DumpUnit")).toMatchObject({ AGE_RECIPIENTS: "age1exampleexampleexample" });
+    for (const k of ["PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const) expect(env2(k), k).toMatchObject({ AGE_IDENTITY_SECRET: identity.secretArn, VERIFY_SCRATCH_SECRET: scratch.secretArn });
+    const readers = Object.entries(t2.findResources("AWS::IAM::Policy"))
+      .filter(([, p]) => JSON.stringify(p).includes("age-identity"))
+      .flatMap(([, p]) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref));
+    const roleOf = (k: keyof typeof b2.functions) => s2.getLogicalId(b2.functions[k].role!.node.defaultChild as never);
+    expect(readers.sort()).toEqual((["PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const).map(roleOf).sort());
   });
 
   it("schedules the run and the janitor, and sends aborted or timed-out executions to the cleanup", () => {

@@ -6,10 +6,11 @@
 import { readFileSync } from "node:fs";
 import validator from "asl-validator";
 import { describe, expect, it } from "vitest";
+import { LOCAL_ITEMS } from "./support/local-execution.ts";
 import { ASL_PATH, DISTRIBUTED_ONLY, localVariant, mapStates, productionDefinition, testSubstitutions, type Definition } from "./support/state-machine.ts";
 
 const production = productionDefinition(testSubstitutions());
-const local = localVariant(production, { DumpUnits: "$.plan.items", VerifyTables: "$.verify.items" });
+const local = localVariant(production, LOCAL_ITEMS);
 type State = Record<string, unknown> & { Type: string; Next?: string; Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[]; Retry?: { ErrorEquals: string[] }[] };
 const states = production.States as unknown as Record<string, State>;
 
@@ -41,7 +42,7 @@ describe("the state machine definition", () => {
   it("differs from its local variant only in the Maps' reader and writer", () => {
     expect(withoutReaders(local)).toEqual(withoutReaders(production));
     const maps = mapStates(production);
-    expect(maps.map(([n]) => n).sort()).toEqual(["DumpUnits", "VerifyTables"]);
+    expect(maps.map(([n]) => n).sort()).toEqual(["DumpUnits", "VerifyParts"]);
     for (const [name, map] of maps) {
       expect(map.ItemReader, name).toMatchObject({ Resource: "arn:aws:states:::s3:getObject", Parameters: { Bucket: "cobalt-staging-test" } });
       expect(map.ResultWriter, name).toMatchObject({ Resource: "arn:aws:states:::s3:putObject" });
@@ -74,8 +75,8 @@ describe("the state machine definition", () => {
     const retried = (s: State) => new Set((s.Retry ?? []).flatMap((r) => r.ErrorEquals));
     const tasks = Object.entries(states).filter(([, s]) => s.Type === "Task");
     const dumpUnit = (states.DumpUnits!.ItemProcessor as { States: Record<string, State> }).States.DumpUnit!;
-    const verifyPart = (states.VerifyTables!.ItemProcessor as { States: Record<string, State> }).States.VerifyTablePart!;
-    for (const [name, s] of [...tasks, ["DumpUnit", dumpUnit] as const, ["VerifyTablePart", verifyPart] as const]) {
+    const verifyPart = (states.VerifyParts!.ItemProcessor as { States: Record<string, State> }).States.VerifyPart!;
+    for (const [name, s] of [...tasks, ["DumpUnit", dumpUnit] as const, ["VerifyPart", verifyPart] as const]) {
       expect(retried(s), name).toContain("Lambda.ServiceException");
       expect(retried(s), name).toContain("Lambda.TooManyRequestsException");
       expect(s.TimeoutSeconds, name).toBeLessThanOrEqual(900);
@@ -84,15 +85,25 @@ describe("the state machine definition", () => {
       expect(retried(states[name]!), name).toContain("AwsUnavailable");
     }
     expect(retried(states.StartRestore!)).toContain("InsufficientCapacity");
-    for (const [name, s] of [["Plan", states.Plan!], ["DumpUnit", dumpUnit], ["VerifyTablePart", verifyPart]] as const) {
+    for (const [name, s] of [["Plan", states.Plan!], ["DumpUnit", dumpUnit]] as const) {
       for (const tag of ["SourceConnectFailed", "CopyFailed", "TransientDbError"]) expect(retried(s), name).toContain(tag);
+    }
+    // The verify states connect to the scratch database: a dropped connection there is TargetConnectFailed.
+    for (const [name, s] of [["PrepareVerify", states.PrepareVerify!], ["VerifyPart", verifyPart], ["VerifyPostData", states.VerifyPostData!], ["FinishVerify", states.FinishVerify!]] as const) {
+      for (const tag of ["TargetConnectFailed", "TransientDbError"]) expect(retried(s), name).toContain(tag);
     }
   });
 
   it("passes references between states, never data", () => {
     // Every Task's result lands on a named path of the state (or replaces a ref in place); no result replaces the whole state.
     for (const [name, s] of Object.entries(states).filter(([, s]) => s.Type === "Task")) expect(s.ResultPath, name).toMatch(/^\$\.\w+$/);
-    expect(states.DumpUnits!.ItemSelector).toEqual({ "backupId.$": "$.run.backupId", "instance.$": "$.instance", "unit.$": "$$.Map.Item.Value.unit" });
+    // Acceptance 3: each child gets exactly one unit or one part (an item of the list), never the list.
+    expect(states.DumpUnits!.ItemSelector).toEqual({ "backupId.$": "$.run.backupId", "database.$": "$.run.database", "attempt.$": "$$.Execution.Id", "instance.$": "$.instance", "unit.$": "$$.Map.Item.Value.unit" });
+    expect(states.VerifyParts!.ItemSelector).toEqual({ "backupId.$": "$.run.backupId", "instance.$": "$.instance", "part.$": "$$.Map.Item.Value.part" });
+    // The units' attempt is the execution: a second execution's commit counts the units the first one did.
+    expect(states.Commit!.Parameters).toEqual({ "backupId.$": "$.run.backupId", "attempt.$": "$$.Execution.Id" });
+    // The loops over pre-data and post-data carry a cursor, one batch per invocation.
+    for (const name of ["PrepareVerify", "VerifyPostData"]) expect(JSON.stringify(states[name]!.Parameters), name).toMatch(/"next\.\$":"\$\.\w+\.next"/);
     expect(JSON.stringify(production)).not.toMatch(/MasterUserPassword|SecretString/);
   });
 });

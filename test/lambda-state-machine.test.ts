@@ -1,13 +1,11 @@
 /**
- * Issue 13, phase 1: the real state machine definition run by aws-local-stepfunctions, every Task
- * bound to its real handler bundle in-process, against the RDS emulator, the Secrets Manager
- * emulator, s3rver and recorders for the webhook and SES: the snapshot -> wait -> password path,
- * the temporary instance deleted on every failure with a notification naming the state, Retry on
- * transient tags, resume, and the failure rule's and janitor's cleanup.
- *
- * The unit states (Plan, DumpUnit, Commit, verify) arrive in phase 2: here they are bound to
- * stand-ins that fail (or, for the Map's failure path, return a plan with no data behind it); no
- * test pretends a backup succeeded.
+ * Issue 13: the real state machine definition run by aws-local-stepfunctions, every Task bound to
+ * its real handler bundle in-process, against the RDS emulator, the Secrets Manager emulator,
+ * s3rver and recorders for the webhook and SES: the snapshot -> wait -> password path, the
+ * temporary instance deleted on every failure with a notification naming the state, Retry on
+ * transient tags, resume, and the failure rule's and janitor's cleanup. Where a test needs a
+ * state to fail, it binds a stand-in for Plan that throws; whole runs, the units and verify in
+ * place are in lambda-nightly.test.ts.
  */
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PutObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -63,6 +61,7 @@ beforeAll(async () => {
     STORE_URL: `s3://${s3.bucket}/lambda`,
     STORE_ENDPOINT: s3.endpoint,
     STORE_REGION: "us-east-1",
+    STAGING_BUCKET: "cobalt-staging-test",
     NOTIFY_WEBHOOK_SECRET: "cobalt-backup/webhook",
     NOTIFY_EMAIL_FROM: "backup@cobalt.test",
     NOTIFY_EMAIL_TO: "ops@cobalt.test",
@@ -90,7 +89,7 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
           const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.items");
           await client.end();
           reached = { rows: rows[0]!.n, instance, password: creds.value.password };
-          throw new NamedError("SchemaCaptureFailed", "stand-in: Plan is wired in phase 2");
+          throw new NamedError("SchemaCaptureFailed", "stand-in: the schema cannot be read");
         },
       },
     });
@@ -123,7 +122,7 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
     expect(sm.names()).not.toContain(`cobalt-backup/${instanceId}`);
     // Deleting again (a retried state, the failure rule after a Catch) is success.
     expect(await handlers.DeleteInstance!({ instanceId })).toEqual({ instanceId, status: "gone" });
-    expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state Plan failed: SchemaCaptureFailed: stand-in: Plan is wired in phase 2/);
+    expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state Plan failed: SchemaCaptureFailed: stand-in: the schema cannot be read/);
     expect(webhookTexts().at(-1)).toContain(`to resume, start an execution with {"backupId":"${reached!.instance.backupId}","snapshot":"${snapshotId}"}`);
     expect(ses.received.at(-1)!.body).toContain("Plan");
     const stored = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "lambda/" }));
@@ -172,38 +171,6 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
     expect(calledStates(x)).toEqual(["FindSnapshot", "NotifyFailure"]);
     expect(emu.requests.slice(before).map((r) => r.action)).not.toContain("RestoreDBInstanceFromDBSnapshot");
     expect(webhookTexts().at(-1)).toMatch(/state FindSnapshot failed: SnapshotNotFound: no snapshot no-such-snapshot/);
-  });
-
-  it("a unit failing for good, after Retry on its transient tag, fails the Map: the instance is deleted and the notification names DumpUnits", async () => {
-    const attempts: number[] = [];
-    const x = await runExecution(handlers, {}, {
-      name: "unit-fails",
-      bind: {
-        // A plan with no data behind it: only the Map's failure path is exercised.
-        Plan: () => ({ planKey: "stand-in", units: 2, items: [{ unit: 0 }, { unit: 1 }] }),
-        DumpUnit: (input) => {
-          const { unit } = input as { unit: number };
-          attempts.push(unit);
-          if (unit === 0) return { unit, key: "stand-in", rows: 0, bytes: 0, reused: false };
-          if (attempts.filter((u) => u === 1).length === 1) throw new NamedError("CopyFailed", "stand-in: connection reset during COPY");
-          throw new NamedError("StoreFailed", "stand-in: the store refused the object");
-        },
-        Commit: () => {
-          throw new Error("Commit must not run after a failed unit");
-        },
-      },
-    });
-    expect(attempts.filter((u) => u === 1)).toHaveLength(2);
-    expect(x.events.filter((e) => e.type === "StateRetried").map((e) => e.state)).toContain("DumpUnit");
-    expect(x).toMatchObject({ ok: false, cause: "DumpUnits" });
-    expect(calledStates(x)).not.toContain("Commit");
-    expect(calledStates(x).slice(-2)).toEqual(["DeleteAfterFailure", "NotifyFailure"]);
-    expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state DumpUnits failed/);
-    const id = (x.calls.find((c) => c.state === "DeleteAfterFailure")!.input as { instanceId: string }).instanceId;
-    expect(await gone(id)).toBe(true);
-    // The run had a plan: its failure report is stored next to it.
-    const report = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "lambda/" }));
-    expect((report.Contents ?? []).map((o) => o.Key)).toContainEqual(expect.stringMatching(/^lambda\/shop\/\d{8}T\d{6}\.\d{3}Z\/report\.json$/));
   });
 });
 

@@ -20,22 +20,34 @@ export const HANDLER_OF: Record<string, string> = {
   PrepareInstance: "prepare-instance",
   DeleteInstance: "delete-instance",
   DeleteAfterFailure: "delete-instance",
+  Plan: "plan",
+  DumpUnit: "dump-unit",
+  Commit: "commit",
+  PrepareVerify: "verify-prepare",
+  VerifyPart: "verify-part",
+  VerifyPostData: "verify-post-data",
+  FinishVerify: "verify-finish",
   Retention: "retention",
   NotifySuccess: "notify",
   NotifyFailure: "notify",
 };
 
-/** The unit states whose handlers arrive in phase 2: a test must bind each one it reaches. */
-export const NOT_WIRED = ["Plan", "DumpUnit", "Commit", "PrepareVerify", "VerifyTablePart", "VerifyPostData", "FinishVerify"];
+/** Where the local variant's Maps read their items: the stand-in for the ItemReader puts them there (see `withItems`). */
+export const LOCAL_ITEMS = { DumpUnits: "$.plan.items", VerifyParts: "$.verify.items" };
 
 /** Handlers that are not states: the failure rule's target and the scheduled janitor. */
 const OTHER_HANDLERS: Record<string, string> = { ExecutionCleanup: "execution-cleanup", Janitor: "janitor" };
 
-/** Imports the built bundles (run after `pnpm build`; their environment must be set before), keyed by state (or ExecutionCleanup, Janitor). */
-export async function loadHandlers(): Promise<Record<string, TaskHandler>> {
+/**
+ * Imports the built bundles (run after `pnpm build`; their environment must be set before), keyed
+ * by state (or ExecutionCleanup, Janitor). `instance` loads fresh copies (a cold start under
+ * another environment).
+ */
+export async function loadHandlers(instance = ""): Promise<Record<string, TaskHandler>> {
   const out: Record<string, TaskHandler> = {};
   for (const [state, name] of Object.entries({ ...HANDLER_OF, ...OTHER_HANDLERS })) {
-    const mod = (await import(pathToFileURL(join(repoRoot, "packages/lambda/dist/handlers", name, "index.mjs")).href)) as { handler: TaskHandler };
+    const url = pathToFileURL(join(repoRoot, "packages/lambda/dist/handlers", name, "index.mjs")).href;
+    const mod = (await import(instance ? `${url}?${instance}` : url)) as { handler: TaskHandler };
     out[state] = mod.handler;
   }
   return out;
@@ -58,14 +70,14 @@ export interface Execution {
   cause?: string;
   /** Every event, in order: the execution's history as the local runner reports it. */
   events: { type: string; state?: string; input?: Json; output?: Json; error?: string; cause?: unknown }[];
-  /** Invocations of each Task state, in order, with their input. */
-  calls: { state: string; input: unknown }[];
+  /** Invocations of each Task state, in order, with their input and what they returned or threw. */
+  calls: { state: string; input: unknown; output?: unknown; error?: string }[];
   /** The states entered, in order. */
   entered: string[];
 }
 
 export interface RunOptionsLocal {
-  /** Stand-ins for states (the unit states, or to inject a failure). */
+  /** Stand-ins for states (to inject a failure, or a Map's item reader). */
   bind?: Record<string, TaskHandler>;
   substitutions?: Record<string, string>;
   /** Called once the execution runs, with its abort. */
@@ -77,19 +89,23 @@ let counter = 0;
 
 /** Runs one execution of the local variant to its end. */
 export async function runExecution(handlers: Record<string, TaskHandler>, input: Json, opts: RunOptionsLocal = {}): Promise<Execution> {
-  const definition: Definition = localVariant(productionDefinition(testSubstitutions(opts.substitutions)), { DumpUnits: "$.plan.items", VerifyTables: "$.verify.items" });
+  const definition: Definition = localVariant(productionDefinition(testSubstitutions(opts.substitutions)), LOCAL_ITEMS);
   const sm = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const arn = `arn:aws:states:us-east-1:123456789012:execution:cobalt-backup:${opts.name ?? "run"}-${process.pid}-${++counter}`;
   const calls: Execution["calls"] = [];
   const bound: Record<string, TaskHandler> = {};
-  const notWired = (state: string): TaskHandler => () => {
-    throw new Error(`state ${state} was reached, but its handler is not wired (phase 2) and this test bound no stand-in`);
-  };
-  for (const state of [...Object.keys(HANDLER_OF), ...NOT_WIRED]) {
-    const h = opts.bind?.[state] ?? handlers[state] ?? notWired(state);
+  for (const state of Object.keys(HANDLER_OF)) {
+    const h = opts.bind?.[state] ?? handlers[state]!;
     bound[state] = async (i) => {
-      calls.push({ state, input: i });
-      return h(i);
+      const call: Execution["calls"][number] = { state, input: i };
+      calls.push(call);
+      try {
+        call.output = await h(i);
+        return call.output;
+      } catch (e) {
+        call.error = (e as Error).name;
+        throw e;
+      }
     };
   }
   const retryIntervalOverrides = Object.fromEntries([...Object.keys(definition.States), ...mapStates(definition).flatMap(([, m]) => Object.keys((m.ItemProcessor as Definition).States))].map((s) => [s, 0]));
@@ -112,4 +128,16 @@ export async function runExecution(handlers: Record<string, TaskHandler>, input:
   );
   await collecting.catch(() => {});
   return { arn, ...outcome, events, calls, entered: events.filter((e) => e.type === "StateEntered").map((e) => e.state!) };
+}
+
+/**
+ * The local variant's ItemReader: after the real handler (Plan, PrepareVerify) has put a Map's
+ * items in the staging bucket, reads them from there into the state's output (`items`), where
+ * the local Map's ItemsPath points, as the production Map's ItemReader reads that object.
+ */
+export function readingItems(handler: TaskHandler, read: (key: string) => Promise<unknown>): TaskHandler {
+  return async (input) => {
+    const out = (await handler(input)) as { itemsKey: string; next?: number };
+    return out.next === undefined || out.next < 0 ? { ...out, items: await read(out.itemsKey) } : out;
+  };
 }

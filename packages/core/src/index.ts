@@ -21,6 +21,7 @@ export { chunkRanges, defaultSplitThreshold, parseSize, type ChunkRange } from "
 export { restoreBackup, type RestoreDeps, type RestoreInput, type RestoreOutput, type RestoreError, type RestoreProgress, type RestoreTimings, type RolesReport, type SelectionReport } from "./restore/restore-backup.js";
 export { selectObjects, type Selection, type Sections, type SelectedObjects, type SkippedObject } from "./catalog/select-objects.js";
 export { verifyRestore, recordVerification, recordFailedVerification, differencesOf, restoreSpaceNeeded, type VerifyReport, type VerifyError, type VerifyInput, type TableCheck } from "./verify/verify-restore.js";
+export { prepareVerifyInPlace, verifyPartInPlace, postDataInPlace, finishVerifyInPlace, verifyParts, scratchDatabase, verdictKey, VERIFY_PARTS_KEY, POST_DATA_STEP, type InPlaceDeps, type InPlaceTarget, type VerifyPart, type PartVerdict, type PrepareOutput, type FinishOutput } from "./verify/verify-in-place.js";
 export type { BackupStore, PutOptions, StoreError, StoredObject, UnfinishedUpload } from "./store/backup-store.js";
 export { partSizeFor, maxObjectBytes, MAX_PARTS } from "./store/part-size.js";
 export { fileStore } from "./store/file-store.js";

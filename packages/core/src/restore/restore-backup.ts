@@ -147,7 +147,7 @@ export interface RestoreOutput {
 }
 
 /** Pre-data statements per transaction. */
-const PRE_DATA_BATCH = 500;
+export const PRE_DATA_BATCH = 500;
 
 const fail: Fail<RestoreError> = failWith();
 
@@ -170,7 +170,8 @@ export const interrupted = (signal: AbortSignal): RestoreError & { _tag: "Interr
   return { _tag: "Interrupted", reason, message: `${reason}: the restore stopped` };
 };
 
-async function connectTarget(deps: RestoreDeps, name: string): Promise<PgClient> {
+/** A connection to the target with the session settings, or `TargetConnectFailed`. */
+export async function connectTarget(deps: Pick<RestoreDeps, "connect">, name: string): Promise<PgClient> {
   try {
     const client = await deps.connect();
     await applySessionSettings(client);
@@ -506,7 +507,8 @@ async function createRoles(client: PgClient, roles: readonly RoleSpec[], opts: C
   return report;
 }
 
-async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
+/** Runs one schema item, or fails with `SchemaApplyFailed` naming it. */
+export async function applyItem(client: PgClient, item: DdlItem): Promise<void> {
   try {
     await client.query(item.sql);
   } catch (cause) {

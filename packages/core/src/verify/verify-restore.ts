@@ -133,7 +133,7 @@ async function compare(deps: RestoreDeps, input: VerifyInput, manifest: Manifest
 }
 
 /** A table's digest: its one part's raw sha256, or the sha256 of its parts' digests in order. */
-const tableDigest = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : createHash("sha256").update(parts.join("")).digest("hex"));
+export const tableDigest = (parts: readonly string[]): string => (parts.length === 1 ? parts[0]! : createHash("sha256").update(parts.join("")).digest("hex"));
 
 /** The number of places a verification found the restored copy different from the manifest. */
 export const differencesOf = (r: VerifyReport): number =>

@@ -51,8 +51,21 @@ export interface CobaltBackupProps {
   schedule?: events.Schedule;
   /** The temporary instance's class (default db.t4g.medium). */
   instanceClass?: string;
-  /** Units dumped at once (default 8): bounded by the temporary instance's connections and CPU. */
+  /** Units dumped (and parts verified) at once (default 8): bounded by the temporary instance's connections and CPU. */
   maxConcurrency?: number;
+  /** Tables larger than this many bytes are dumped in chunks, one invocation each (default: core's, from the sizes); keep a chunk well inside 15 minutes. */
+  splitLargerThan?: number;
+  compression?: "zstd" | "gzip" | "none";
+  /** S3 Object Lock on the store: every object kept this many days. */
+  lockDays?: number;
+  /**
+   * age encryption: the objects are encrypted for `recipients` (public keys); `identity`, a secret
+   * whose value is the private key (`AGE-SECRET-KEY-1...`), lets verify read them. Neither is ever
+   * in a payload.
+   */
+  encryption?: { recipients: string[]; identity: secretsmanager.ISecret };
+  /** A secret whose value is a `postgresql://` URL: verify on that server instead of on the temporary instance. */
+  verifyScratch?: secretsmanager.ISecret;
   notify?: {
     /** A secret whose value is the webhook URL (a Slack URL is a credential). */
     webhookUrl?: secretsmanager.ISecret;
@@ -72,14 +85,13 @@ const FUNCTIONS = [
   { key: "StartRestore", bundle: "start-restore", inVpc: false },
   { key: "DescribeInstance", bundle: "describe-instance", inVpc: false },
   { key: "PrepareInstance", bundle: "prepare-instance", inVpc: false },
-  // The unit states: wired to core's work-unit stages in phase 2; until then the not-wired bundle.
-  { key: "Plan", bundle: "not-wired", inVpc: true },
-  { key: "DumpUnit", bundle: "not-wired", inVpc: true },
-  { key: "Commit", bundle: "not-wired", inVpc: false },
-  { key: "PrepareVerify", bundle: "not-wired", inVpc: true },
-  { key: "VerifyTablePart", bundle: "not-wired", inVpc: true },
-  { key: "VerifyPostData", bundle: "not-wired", inVpc: true },
-  { key: "FinishVerify", bundle: "not-wired", inVpc: true },
+  { key: "Plan", bundle: "plan", inVpc: true },
+  { key: "DumpUnit", bundle: "dump-unit", inVpc: true },
+  { key: "Commit", bundle: "commit", inVpc: false },
+  { key: "PrepareVerify", bundle: "verify-prepare", inVpc: true },
+  { key: "VerifyPart", bundle: "verify-part", inVpc: true },
+  { key: "VerifyPostData", bundle: "verify-post-data", inVpc: true },
+  { key: "FinishVerify", bundle: "verify-finish", inVpc: true },
   { key: "DeleteInstance", bundle: "delete-instance", inVpc: false },
   { key: "Retention", bundle: "retention", inVpc: false },
   { key: "Notify", bundle: "notify", inVpc: false },
@@ -125,18 +137,30 @@ export class CobaltBackup extends Construct {
       ...(props.store.region ? { STORE_REGION: props.store.region } : {}),
       ...(props.store.credentials ? { STORE_CREDENTIALS_SECRET: props.store.credentials.secretArn } : {}),
     };
+    const dumpEnv: Record<string, string> = {
+      MAX_CONCURRENCY: String(props.maxConcurrency ?? 8),
+      ...(props.compression ? { COMPRESSION: props.compression } : {}),
+      ...(props.splitLargerThan ? { SPLIT_LARGER_THAN: String(props.splitLargerThan) } : {}),
+      ...(props.lockDays ? { LOCK_DAYS: String(props.lockDays) } : {}),
+      ...(props.encryption ? { AGE_RECIPIENTS: props.encryption.recipients.join(",") } : {}),
+    };
+    const verifyEnv: Record<string, string> = {
+      ...storeEnv,
+      ...(props.encryption ? { AGE_IDENTITY_SECRET: props.encryption.identity.secretArn } : {}),
+      ...(props.verifyScratch ? { VERIFY_SCRATCH_SECRET: props.verifyScratch.secretArn } : {}),
+    };
     const env: Record<FunctionKey, Record<string, string>> = {
       FindSnapshot: { SOURCE_INSTANCE: props.sourceInstance, ...(props.database ? { DATABASE: props.database } : {}) },
       StartRestore: { SUBNET_GROUP: subnetGroup.subnetGroupName, SECURITY_GROUP_IDS: this.instanceSecurityGroup.securityGroupId, ...(props.instanceClass ? { INSTANCE_CLASS: props.instanceClass } : {}) },
       DescribeInstance: {},
       PrepareInstance: {},
-      Plan: { ...storeEnv, STAGING_BUCKET: this.stagingBucket.bucketName, STATE: "Plan" },
-      DumpUnit: { ...storeEnv, STATE: "DumpUnit" },
-      Commit: { ...storeEnv, STATE: "Commit" },
-      PrepareVerify: { ...storeEnv, STAGING_BUCKET: this.stagingBucket.bucketName, STATE: "PrepareVerify" },
-      VerifyTablePart: { ...storeEnv, STATE: "VerifyTablePart" },
-      VerifyPostData: { ...storeEnv, STATE: "VerifyPostData" },
-      FinishVerify: { ...storeEnv, STATE: "FinishVerify" },
+      Plan: { ...storeEnv, ...dumpEnv, STAGING_BUCKET: this.stagingBucket.bucketName },
+      DumpUnit: { ...storeEnv, ...dumpEnv },
+      Commit: { ...storeEnv },
+      PrepareVerify: { ...verifyEnv, STAGING_BUCKET: this.stagingBucket.bucketName },
+      VerifyPart: verifyEnv,
+      VerifyPostData: verifyEnv,
+      FinishVerify: verifyEnv,
       DeleteInstance: {},
       Retention: { ...storeEnv, RETENTION: JSON.stringify(props.retention) },
       Notify: {
@@ -176,10 +200,14 @@ export class CobaltBackup extends Construct {
     allow(f.DeleteInstance, ["rds:DescribeDBInstances"], [tempDb]);
     allow(f.DeleteInstance, ["rds:DeleteDBInstance"], [tempDb], isTemporary);
     allow(f.DeleteInstance, ["secretsmanager:DeleteSecret"], [tempSecrets]);
-    for (const k of ["Plan", "DumpUnit", "PrepareVerify", "VerifyTablePart", "VerifyPostData", "FinishVerify"] as const) allow(f[k], ["secretsmanager:GetSecretValue"], [tempSecrets]);
+    for (const k of ["Plan", "DumpUnit", "PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const) allow(f[k], ["secretsmanager:GetSecretValue"], [tempSecrets]);
+    for (const k of ["PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify"] as const) {
+      props.encryption?.identity.grantRead(f[k]);
+      props.verifyScratch?.grantRead(f[k]);
+    }
     this.stagingBucket.grantPut(f.Plan);
     this.stagingBucket.grantPut(f.PrepareVerify);
-    for (const k of ["Plan", "DumpUnit", "Commit", "PrepareVerify", "VerifyTablePart", "VerifyPostData", "FinishVerify", "Retention", "Notify"] as const) {
+    for (const k of ["Plan", "DumpUnit", "Commit", "PrepareVerify", "VerifyPart", "VerifyPostData", "FinishVerify", "Retention", "Notify"] as const) {
       props.store.credentials?.grantRead(f[k]);
       props.store.bucket?.grantReadWrite(f[k]);
       if (props.store.bucket) allow(f[k], ["s3:PutObjectRetention"], [props.store.bucket.arnForObjects("*")]);

@@ -16,7 +16,7 @@ const STAGE_OF: Record<string, StageName> = {
   DumpUnits: "dump",
   Commit: "upload",
   PrepareVerify: "verify",
-  VerifyTables: "verify",
+  VerifyParts: "verify",
   VerifyPostData: "verify",
   FinishVerify: "verify",
   DeleteInstance: "cleanup",
