@@ -13,7 +13,7 @@ try {
   await c.query("postgres", "CREATE TABLE t (id bigint, v text, n numeric)");
   await c.query("postgres", `INSERT INTO t SELECT g, md5(g::text) || md5((g * 7)::text), g * 1.5 FROM generate_series(1, ${rows}) g`);
   await c.query("postgres", "VACUUM ANALYZE t");
-  const [{ b, m }] = await c.query<{ b: string; m: string }>("postgres", "SELECT pg_relation_size('t') AS b, current_setting('maintenance_work_mem') AS m");
+  const { b, m } = (await c.query<{ b: string; m: string }>("postgres", "SELECT pg_relation_size('t') AS b, current_setting('maintenance_work_mem') AS m"))[0]!;
   const mib = Number(b) / 2 ** 20;
   for (const [label, sql] of [["bigint", "CREATE INDEX ON t (id)"], ["text (64 characters)", "CREATE INDEX ON t (v)"]] as const) {
     const t0 = performance.now();
