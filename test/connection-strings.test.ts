@@ -75,7 +75,10 @@ describe.each(Object.entries(forms))("%s", (_name, form) => {
     const r = await runCli(["verify", "--from", dest, "--backup", id, "--target", target, "--json"], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json!.report).toMatchObject({ ok: true });
-    const left = await c().query<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'cobalt_verify_%'");
+    // This verify's own scratch database (other tests verify on the same server at the same time).
+    const scratch = /^scratch (cobalt_verify_[0-9a-f]+)$/.exec(r.json!.report.target)?.[1];
+    expect(scratch).toBeDefined();
+    const left = await c().query<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [scratch]);
     expect(left[0]!.n).toBe(0);
   });
 });

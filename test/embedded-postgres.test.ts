@@ -85,15 +85,22 @@ it.each([
 ] as const)("%s during the demo stops the embedded server, removes its files and exits %i", async (signal, code) => {
   const { child, done } = startCli(["demo", "--dest", join(privateDir, "demo-backups")], { TMPDIR: scratch });
   // Once the server runs (its pid file is written), interrupt.
-  let pidFile: string | undefined;
-  while (!pidFile && child.exitCode === null) {
+  // The pid is read in the same look: the demo may stop that server and start another just after.
+  let pidText: string | undefined;
+  while (pidText === undefined && child.exitCode === null) {
     const dir = readdirSync(scratch).find((d) => d.startsWith("cobalt-pg-"));
     const candidate = dir && join(scratch, dir, "data", "postmaster.pid");
-    if (candidate && existsSync(candidate) && readFileSync(candidate, "utf8").includes("\n")) pidFile = candidate;
+    let text = "";
+    try {
+      if (candidate) text = readFileSync(candidate, "utf8");
+    } catch {
+      // not written yet, or already gone with its server
+    }
+    if (text.includes("\n")) pidText = text;
     else await sleep(50);
   }
-  expect(pidFile, "the demo ended before its server started").toBeDefined();
-  const serverPid = Number(readFileSync(pidFile!, "utf8").split("\n")[0]);
+  expect(pidText, "the demo ended before its server started").toBeDefined();
+  const serverPid = Number(pidText!.split("\n")[0]);
   child.kill(signal);
   const r = await done;
   expect(r.code, r.stderr).toBe(code);
