@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { listBackupIds, readJson, type CatalogError } from "../catalog/backup-catalog.js";
 import { filesManifestSchema, isFilesManifest } from "../manifest/files-manifest.js";
 import { MANIFEST_KEY, manifestSchema, storedObjects } from "../manifest/manifest.js";
@@ -7,6 +7,7 @@ import { backupPrefix } from "../object/backup-id.js";
 import { failWith, settle, unexpected, type Fail, type ResultAsync, type Unexpected } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { abortReason, causeMessage } from "../util/errors.js";
+import { Meter } from "../util/meter.js";
 import { runPool } from "../util/pool.js";
 
 /**
@@ -198,22 +199,17 @@ async function digestOf(store: BackupStore, c: Candidate, signal: AbortSignal | 
   const got = await store.get(key);
   if (got.isErr()) return got.error._tag === "ObjectNotFound" ? "missing" : fail(storeFailed(got.error));
   const body: Readable = got.value;
-  const hash = createHash("sha256");
-  let bytes = 0;
+  // The codec's Meter counts and hashes the stored bytes, as it did when they were written.
+  const meter = new Meter((n) => onBytes(n));
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      signal?.throwIfAborted();
-      bytes += chunk.length;
-      hash.update(chunk);
-      onBytes(chunk.length);
-    }
+    await pipeline(body, meter, new Writable({ write: (_chunk, _enc, done) => done() }), ...(signal ? [{ signal }] : []));
   } catch (e) {
     body.destroy();
     if (signal?.aborted) throw e;
     const message = `reading ${key} in ${store.location} broke off: ${causeMessage(e)}`;
     return fail(storeFailed({ _tag: "StoreIOFailed", key, message, retryable: true }));
   }
-  return { bytes, sha256: hash.digest("hex") };
+  return { bytes: meter.bytes, sha256: meter.sha256() };
 }
 
 /**
