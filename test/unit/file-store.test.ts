@@ -40,6 +40,19 @@ it("file:// leaves no empty directory behind when a backup's objects are deleted
   expect(readdirSync(join(root, "db"))).toEqual(["20260102T000000.000Z"]);
 });
 
+it("file:// writes into a directory removed since it last wrote there: by its own delete, or by another process", async () => {
+  const root = join(freshDir(), "store");
+  const store = fileStore(pathToFileURL(root).href);
+  const put = async (key: string) => (await store.put(key, Readable.from([Buffer.from(key)])))._unsafeUnwrap();
+  await put("db/a/data/0001.copy.zst");
+  await store.delete(["db/a/data/0001.copy.zst"]);
+  expect(existsSync(join(root, "db"))).toBe(false);
+  expect(await put("db/a/data/0002.copy.zst")).toEqual({ bytes: "db/a/data/0002.copy.zst".length });
+  rmSync(join(root, "db"), { recursive: true });
+  expect(await put("db/a/data/0003.copy.zst")).toEqual({ bytes: "db/a/data/0003.copy.zst".length });
+  expect(readdirSync(join(root, "db", "a", "data"))).toEqual(["0003.copy.zst"]);
+});
+
 it("file:// refuses a destination it cannot create, naming it", async () => {
   const d = freshDir();
   writeFileSync(join(d, "a-file"), "");

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -51,6 +51,19 @@ async function removeEmptyDirs(root: string, dir: string): Promise<void> {
 export function fileStore(url: string): BackupStore {
   const root = fileURLToPath(url).replace(/\/+$/, "") || "/";
   const path = (key: string) => join(root, ...key.split("/"));
+  // Directories this store made or found: a backup writes hundreds of objects into one, and each
+  // mkdir that fails with EEXIST, then a stat, cost more than writing a small table's object.
+  // Removing empty directories forgets them all.
+  const made = new Set<string>();
+  const ensureDir = async (dir: string): Promise<void> => {
+    if (made.has(dir)) return;
+    await mkdirp(dir);
+    made.add(dir);
+  };
+  const removeEmpty = (dir: string): Promise<void> => {
+    made.clear();
+    return removeEmptyDirs(root, dir);
+  };
   const ioError = (what: string, key: string) => (cause: unknown): StoreError => {
     const code = (cause as { code?: string }).code;
     if (code === "ENOENT" && key) return { _tag: "ObjectNotFound", key, message: `no object ${key} in ${url}` };
@@ -97,17 +110,26 @@ export function fileStore(url: string): BackupStore {
       ResultAsync.fromPromise(
         (async () => {
           const target = path(key);
-          await mkdirp(dirname(target));
+          await ensureDir(dirname(target));
           const temp = `${target}${PARTIAL}${randomBytes(6).toString("hex")}`;
+          const handle = await open(temp, "wx").catch(async (e: { code?: string }) => {
+            // Another process may have removed the directory since: make it again.
+            if (e.code !== "ENOENT") throw e;
+            made.delete(dirname(target));
+            await ensureDir(dirname(target));
+            return open(temp, "wx");
+          });
+          const file = createWriteStream("", { fd: handle });
           try {
-            await pipeline(body, createWriteStream(temp, { flags: "wx" }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+            await pipeline(body, file, ...(opts.signal ? [{ signal: opts.signal }] : []));
             await rename(temp, target);
           } catch (e) {
             await rm(temp, { force: true });
-            await removeEmptyDirs(root, dirname(target));
+            await removeEmpty(dirname(target));
             throw e;
           }
-          return { bytes: (await stat(target)).size };
+          // What the file system took: every write returned its count before the file closed.
+          return { bytes: file.bytesWritten };
         })(),
         ioError(`writing ${key}`, key),
       ),
@@ -137,7 +159,7 @@ export function fileStore(url: string): BackupStore {
       ResultAsync.fromPromise(
         (async () => {
           for (const k of keys) await rm(path(k), { force: true });
-          for (const dir of new Set(keys.map((k) => dirname(path(k))))) await removeEmptyDirs(root, dir);
+          for (const dir of new Set(keys.map((k) => dirname(path(k))))) await removeEmpty(dir);
         })(),
         ioError(`deleting ${keys.length} object(s)`, ""),
       ),
@@ -158,10 +180,10 @@ export function fileStore(url: string): BackupStore {
         (async () => {
           for (const u of uploads) {
             const full = path(u.key.replace(/\/$/, ""));
-            if (u.key.endsWith("/")) await removeEmptyDirs(root, full);
+            if (u.key.endsWith("/")) await removeEmpty(full);
             else {
               await rm(full, { force: true });
-              await removeEmptyDirs(root, dirname(full));
+              await removeEmpty(dirname(full));
             }
           }
         })(),
