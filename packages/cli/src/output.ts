@@ -10,8 +10,11 @@ export interface Output {
    * `warn` and `error` events are problems the operator must see (a notification not delivered).
    */
   event(name: string, fields?: Record<string, unknown>, level?: "info" | "warn" | "error"): void;
-  /** The live progress line on a TTY (throttled, unless `now`: a new table started); nothing otherwise. */
-  progress(text: string, now?: boolean): void;
+  /**
+   * The live progress line on a TTY (throttled, unless `now`: a new table started); nothing
+   * otherwise. A function is called only when the line is drawn (progress comes per chunk of rows).
+   */
+  progress(text: string | (() => string), now?: boolean): void;
   /**
    * Progress inside a long step (a table streaming): with a TTY the progress line shows it, else a
    * JSON line at most every `COBALT_PROGRESS_MS` milliseconds (default 5000).
@@ -70,7 +73,7 @@ export function createOutput(opts: { json?: boolean }): Output {
     },
     progress(text, now = false) {
       if (!tty || !(drawGate() || now)) return;
-      process.stderr.write(`\r\x1b[2K${redactSecrets(text)}`);
+      process.stderr.write(`\r\x1b[2K${redactSecrets(typeof text === "function" ? text() : text)}`);
       drawn = true;
     },
     tick(name, fields) {

@@ -52,14 +52,16 @@ export function dumpProgress(out: Output, label: string): (p: DumpProgress) => v
   const t0 = Date.now();
   let shown: string | undefined;
   return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    const inTable = p.streaming ? ` · ${p.streaming.table}${p.streaming.chunk ? ` chunk ${p.streaming.chunk}` : ""} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
     // A table (or chunk) that starts streaming is shown at once; the rest of the line is throttled.
     const current = p.streaming ? `${p.streaming.table} ${p.streaming.chunk ?? ""}` : undefined;
     const fresh = current !== undefined && current !== shown;
     if (current) shown = current;
-    const units = p.unitsTotal > p.tablesTotal ? ` · units ${p.unitsDone}/${p.unitsTotal}${p.unitsReused ? ` (${p.unitsReused} reused)` : ""}` : "";
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal}${units} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`, fresh);
+    out.progress(() => {
+      const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+      const inTable = p.streaming ? ` · ${p.streaming.table}${p.streaming.chunk ? ` chunk ${p.streaming.chunk}` : ""} ${count(p.streaming.rows)} rows ${bytes(p.streaming.rawBytes)}` : "";
+      const units = p.unitsTotal > p.tablesTotal ? ` · units ${p.unitsDone}/${p.unitsTotal}${p.unitsReused ? ` (${p.unitsReused} reused)` : ""}` : "";
+      return `${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal}${units} · ${count(p.rows)} rows · ${bytes(p.rawBytes)} read · ${bytes(p.storedBytes)} stored · ${bytes(p.rawBytes / secs)}/s${inTable}`;
+    }, fresh);
     const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, unitsDone: p.unitsDone, unitsTotal: p.unitsTotal, unitsReused: p.unitsReused, rows: p.rows, rawBytes: p.rawBytes, storedBytes: p.storedBytes };
     if (p.streaming) out.tick("table.progress", { table: p.streaming.table, ...(p.streaming.chunk ? { chunk: p.streaming.chunk } : {}), tableRows: p.streaming.rows, tableRawBytes: p.streaming.rawBytes, ...totals });
     else if (!process.stderr.isTTY || p.phase !== "data" || !p.table) out.event(p.table ? "table.dumped" : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
@@ -71,12 +73,14 @@ export function restoreProgress(out: Output, label: string): (p: RestoreProgress
   const t0 = Date.now();
   let shown: string | undefined;
   return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
     const s = p.streaming;
-    const inTable = s ? ` · ${s.table} ${count(s.rows)}/${count(s.expectedRows)} rows ${bytes(s.rawBytes)}` : "";
     const fresh = s !== undefined && `${p.phase} ${s.table}` !== shown;
     if (s) shown = `${p.phase} ${s.table}`;
-    out.progress(`${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s${inTable}`, fresh);
+    out.progress(() => {
+      const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+      const inTable = s ? ` · ${s.table} ${count(s.rows)}/${count(s.expectedRows)} rows ${bytes(s.rawBytes)}` : "";
+      return `${label}: ${p.phase} · tables ${p.tablesDone}/${p.tablesTotal} · ${count(p.rows)} rows · ${count(Math.round(p.rows / secs))} rows/s${inTable}`;
+    }, fresh);
     const totals = { tablesDone: p.tablesDone, tablesTotal: p.tablesTotal, rows: p.rows };
     if (s) out.tick("table.progress", { phase: p.phase, table: s.table, tableRows: s.rows, tableExpectedRows: s.expectedRows, tableRawBytes: s.rawBytes, ...totals });
     else if (!process.stderr.isTTY || !p.table) out.event(p.table ? (p.phase === "read-back" ? "table.checked" : "table.restored") : `phase.${p.phase}`, { ...(p.table ? { table: p.table } : {}), ...totals });
@@ -88,8 +92,7 @@ export function filesProgress<P extends { phase: string; files: number; filesTot
   let phase = "";
   const t0 = Date.now();
   return (p) => {
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    out.progress(`${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / secs)}/s`);
+    out.progress(() => `${label}: ${p.phase} · files ${count(p.files)}/${count(p.filesTotal)} · ${bytes(p.bytes)} of ${bytes(p.bytesTotal)} · ${bytes(p.bytes / Math.max(0.001, (Date.now() - t0) / 1000))}/s`);
     if (p.phase !== phase) {
       phase = p.phase;
       out.event(`phase.${p.phase}`, { files: p.files, filesTotal: p.filesTotal, bytes: p.bytes, bytesTotal: p.bytesTotal });
