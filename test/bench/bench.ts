@@ -23,7 +23,9 @@ import { startS3, type S3Server } from "../support/s3-server.ts";
 import { fingerprint, generateDatabase, type GeneratedDatabase } from "./generate.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+/** The built CLI, and the command users run: its node flags are in the command's shebang. */
 const CLI = join(ROOT, "packages/cli/dist/main.js");
+const COMMAND = join(ROOT, "packages/cli/bin/cobalt-backup.js");
 const MiB = 2 ** 20;
 
 const SCALE = envNumber("COBALT_BENCH_SCALE", 1);
@@ -193,12 +195,12 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
   const fd = await measureMedian(work, "pg_dump", () => ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url], fresh(fdDir), backupRepeat);
   // Each run its own store, so the median run's backup is the one restored and measured.
   let storeRun = 0;
-  const ours = await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"], undefined, backupRepeat);
+  const ours = await measureMedian(work, COMMAND, () => ["backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"], undefined, backupRepeat);
   const backupResult = cliResult(ours);
   const id = String(backupResult.id);
   const oursStore = String(backupResult.location);
   let s3Run = 0;
-  const oursS3 = RESTORE_ONLY ? ours : await measureMedian(work, process.execPath, () => [CLI, "backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
+  const oursS3 = RESTORE_ONLY ? ours : await measureMedian(work, COMMAND, () => ["backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
   const s3Result = RESTORE_ONLY ? {} : cliResult(oursS3);
 
   log(`[${size.label}] restores`);
@@ -209,7 +211,7 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
     await cluster.createDatabase(name);
   };
   const pr = await measureMedian(work, "pg_restore", () => ["-j", String(JOBS), "-d", cluster.url(pgTarget), fdDir], recreate(pgTarget));
-  const or = await measureMedian(work, process.execPath, () => [CLI, "restore", "--from", oursStore, "--backup", id, "--target", cluster.url(ourTarget), "--jobs", String(JOBS), "--json"], recreate(ourTarget));
+  const or = await measureMedian(work, COMMAND, () => ["restore", "--from", oursStore, "--backup", id, "--target", cluster.url(ourTarget), "--jobs", String(JOBS), "--json"], recreate(ourTarget));
   const restoreResult = cliResult(or);
 
   // Timings of a restore that lost data would be meaningless.
