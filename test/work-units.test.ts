@@ -60,6 +60,23 @@ function stages(url: string, dest: string) {
 }
 
 describe("units", () => {
+  it("a server on this machine, through loopback or a Unix socket, is not split by default: its cores are the ones compressing", async () => {
+    const pg15 = cluster(15);
+    const db = await pg15.newDatabase("colocated", "pagila_tpl");
+    const tcp = new URL(pg15.url(db));
+    const socket = `postgresql://postgres:${tcp.password}@/${db}?host=/tmp&port=${tcp.port}`;
+    for (const url of [tcp.href, socket]) {
+      const dest = tempStore();
+      const { connect, store } = stages(url, dest);
+      const id = `${db}/20261130T010203.000Z`;
+      const source = { kind: "rds-snapshot" as const, host: "127.0.0.1", port: Number(tcp.port), database: db, user: "postgres", instance: "frozen-test", snapshotId: "snap-1" };
+      const planned = await planDump({ connect, store }, { id, consistency: "frozen", source, settings: { compression: "zstd", jobs: 2 } });
+      expect(planned.isOk(), planned.isErr() ? planned.error.message : "").toBe(true);
+      const plan = JSON.parse(readFileSync(join(fileURLToPath(dest), id, "plan.json"), "utf8"));
+      expect(plan.settings.splitLargerThan, url === socket ? "Unix socket" : "loopback").toBe(Number.MAX_SAFE_INTEGER);
+    }
+  });
+
   it("a unit run twice leaves one object and one marker; a truncated object or a damaged marker is redone; commit refuses a missing unit", async () => {
     const pg15 = cluster(15);
     const db = await pg15.newDatabase("units", "pagila_tpl");

@@ -1,6 +1,6 @@
 /** Unit tests of how big tables are cut into chunks (issue 12). */
 import { describe, expect, it } from "vitest";
-import { chunkRanges, defaultSplitThreshold, parseSize } from "../../packages/core/src/dump/chunks.ts";
+import { NEVER_SPLIT, chunkRanges, defaultSplitThreshold, parseSize } from "../../packages/core/src/dump/chunks.ts";
 
 const MiB = 2 ** 20;
 
@@ -39,6 +39,12 @@ describe("chunk ranges", () => {
   it("derives the default threshold from the data and the jobs", () => {
     expect(defaultSplitThreshold(1200 * MiB, 2)).toBe(150 * MiB);
     expect(defaultSplitThreshold(10 * MiB, 8)).toBe(64 * MiB);
+  });
+
+  it("splits nothing by default when the server runs on this machine", () => {
+    expect(defaultSplitThreshold(1200 * MiB, 2, true)).toBe(NEVER_SPLIT);
+    expect(chunkRanges({ sizeBytes: 1100 * MiB, pages: 140800, serverVersionNum: 150000 }, defaultSplitThreshold(1200 * MiB, 2, true))).toEqual([{ by: "all" }]);
+    expect(defaultSplitThreshold(1200 * MiB, 2, false)).toBe(150 * MiB);
   });
 });
 

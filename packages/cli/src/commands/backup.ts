@@ -73,7 +73,7 @@ export function registerBackup(program: Command): void {
     .option("--wait-minutes <n>", "with --rds-instance: give up on each RDS state change after n minutes", (v) => Number(v), 120)
     .requiredOption("--dest <store-url>", "where to store it: file:///path/to/dir, a plain directory path, or s3://bucket/prefix")
     .option("--jobs <n>", "tables (or chunks of them) read in parallel", parseJobs, 2)
-    .option("--split-larger-than <size>", "dump tables larger than this in chunks that run in parallel: bytes or a size such as 64MiB, 1GiB (default: from --jobs and the table sizes)", parseSizeFlag)
+    .option("--split-larger-than <size>", "dump tables larger than this in chunks that run in parallel: bytes or a size such as 64MiB, 1GiB (default: from --jobs and the table sizes; no split when the server runs on this machine)", parseSizeFlag)
     .option("--resume <id>", "continue this interrupted backup of a frozen source (an RDS snapshot): only its unfinished units run; backup --rds-instance finds it by itself")
     .option("--compression <kind>", "zstd, gzip or none", parseCompression, "zstd")
     .option("--lock-days <n>", "S3 Object Lock: keep every object of the backup for n days (ransomware protection)", parseDays)

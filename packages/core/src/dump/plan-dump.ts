@@ -179,6 +179,8 @@ interface SnapshotInfo {
   encoding: string;
   snapshotTime: string;
   databaseBytes: number;
+  /** The server runs on this machine: reached through a Unix socket or a loopback address. */
+  sharesHost: boolean;
 }
 
 /**
@@ -211,7 +213,7 @@ export async function makePlan(
   const format: ObjectEncoding = { compression: input.settings.compression, ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}), ...(input.settings.encryption ? { encryption: input.settings.encryption } : {}) };
   const ext = objectSuffix(format);
   const total = schema.tables.reduce((s, t) => s + t.sizeBytes, 0);
-  const threshold = input.settings.splitLargerThan ?? defaultSplitThreshold(total, input.settings.jobs);
+  const threshold = input.settings.splitLargerThan ?? defaultSplitThreshold(total, input.settings.jobs, info.sharesHost);
   const ranges = await tableRanges(client, schema.tables, threshold, info.serverVersionNum);
   const width = Math.max(4, String(schema.tables.length).length);
   const units: PlanUnit[] = [];
@@ -269,13 +271,22 @@ export async function putJson(store: BackupStore, key: string, value: unknown, s
 }
 
 export async function snapshotInfo(client: PgClient): Promise<SnapshotInfo> {
-  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; size: string }>(
+  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; size: string; local: boolean }>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
-            pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size
+            pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size,
+            pg_catalog.inet_server_addr() IS NULL OR pg_catalog.host(pg_catalog.inet_server_addr()) IN ('::1', '::ffff:127.0.0.1')
+              OR pg_catalog.inet_server_addr() <<= '127.0.0.0/8'::pg_catalog.inet AS local
        FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
   );
   const row = r.rows[0]!;
-  return { serverVersion: row.version, serverVersionNum: Number(row.num), encoding: row.encoding, snapshotTime: new Date(row.at).toISOString(), databaseBytes: Number(row.size) };
+  return {
+    serverVersion: row.version,
+    serverVersionNum: Number(row.num),
+    encoding: row.encoding,
+    snapshotTime: new Date(row.at).toISOString(),
+    databaseBytes: Number(row.size),
+    sharesHost: row.local,
+  };
 }
 
 /**
