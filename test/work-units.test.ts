@@ -77,6 +77,24 @@ describe("units", () => {
     }
   });
 
+  it("a table's size counts its TOAST: a few rows of large values are a large table, dumped first", async () => {
+    const pg15 = cluster(15);
+    const db = await pg15.newDatabase("toasted");
+    await pg15.query(db, `CREATE TABLE small_rows AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g;
+      CREATE TABLE big_values (id int, body text);
+      INSERT INTO big_values SELECT g, (SELECT string_agg(md5((g * 1000 + k)::text), '') FROM generate_series(1, 20000) k) FROM generate_series(1, 4) g;`);
+    const dest = tempStore();
+    const { connect, store } = stages(pg15.url(db), dest);
+    const id = `${db}/20261130T010203.000Z`;
+    const source = { kind: "rds-snapshot" as const, host: "127.0.0.1", port: 5432, database: db, user: "postgres", instance: "frozen-test", snapshotId: "snap-1" };
+    expect((await planDump({ connect, store }, { id, consistency: "frozen", source, settings: { compression: "zstd", jobs: 2 } })).isOk()).toBe(true);
+    const plan = JSON.parse(readFileSync(join(fileURLToPath(dest), id, "plan.json"), "utf8"));
+    const size = (name: string) => plan.tables.find((t: { table: string }) => t.table === name).sizeBytes;
+    // 4 rows of 640 kB each: one heap page, the rest in TOAST.
+    expect(size("big_values")).toBeGreaterThan(2 * 2 ** 20);
+    expect(size("big_values")).toBeGreaterThan(size("small_rows"));
+  });
+
   it("a unit run twice leaves one object and one marker; a truncated object or a damaged marker is redone; commit refuses a missing unit", async () => {
     const pg15 = cluster(15);
     const db = await pg15.newDatabase("units", "pagila_tpl");

@@ -12,7 +12,7 @@ import { ident, qname } from "../pg/sql.js";
 
 /** What deciding a table's chunks needs to know about it. */
 export interface SplitFacts {
-  /** Heap bytes (pg_relation_size). */
+  /** Heap and TOAST bytes. */
   sizeBytes: number;
   /** Heap pages (size / block size): exact on a frozen source, unlike relpages. */
   pages: number;

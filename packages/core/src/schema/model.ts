@@ -66,7 +66,10 @@ export interface TableData {
   name: string;
   /** Columns COPY reads and writes: not dropped, not generated. */
   columns: string[];
-  /** On-disk size, for largest-first scheduling. */
+  /**
+   * On-disk size of the rows: heap and TOAST (a table of a few rows of large values is large),
+   * for largest-first scheduling, splitting, and sizing what its objects are written with.
+   */
   sizeBytes: number;
 }
 
