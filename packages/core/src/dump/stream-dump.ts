@@ -186,19 +186,14 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     deps.signal?.throwIfAborted();
     const snapshot = await exportSnapshot(coordinator);
     run.report();
+    // Workers connect and join the snapshot while the coordinator reads the schema.
+    const joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
+    // Settled even when planning fails first: no rejection goes unhandled.
+    for (const j of joining) j.catch(() => {});
     const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, afterCapture: (schema) => lockTables(coordinator, schema) });
     const { format } = formatOf(plan, input.encryption);
     const jobs = Math.max(1, Math.min(input.jobs, plan.units.filter((u) => u.kind === "table").length));
-    for (let i = 0; i < jobs && plan.units.length > 0; i++) {
-      const worker = await connectSource(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
-      run.clients.push(worker);
-      try {
-        await worker.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        await worker.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
-      } catch (cause) {
-        fail({ _tag: "SnapshotFailed", message: `a worker could not join the exported snapshot: ${causeMessage(cause)}` });
-      }
-    }
+    const joined = await Promise.all(joining);
     deps.signal?.throwIfAborted();
     run.start(plan, []);
     const dataStart = performance.now();
@@ -220,7 +215,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
         }
       }
     };
-    const workers = run.clients.slice(1).map((c) => workerLoop(c));
+    const workers = plan.units.length > 0 ? joined.slice(0, jobs).map((c) => workerLoop(c)) : [];
     const coordinatorWork = (async () => {
       for (const unit of plan.units.filter((u) => u.kind === "large-objects")) await run.run(coordinator, plan, unit, format);
     })().catch((cause) => run.stop(cause));
@@ -241,6 +236,19 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     // A live backup cannot be continued: nothing of an unfinished one is kept.
     if (!committed) await deleteUnder(deps.store, prefix);
   }
+}
+
+/** A worker connection inside the coordinator's exported snapshot; the run closes it. */
+async function joinSnapshot(deps: DumpDeps, input: DumpInput, snapshot: string, i: number, run: UnitRun): Promise<PgClient> {
+  const worker = await connectSource(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
+  run.clients.push(worker);
+  try {
+    await worker.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    await worker.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+  } catch (cause) {
+    fail({ _tag: "SnapshotFailed", message: `a worker could not join the exported snapshot: ${causeMessage(cause)}` });
+  }
+  return worker;
 }
 
 async function runFrozen(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
