@@ -180,6 +180,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   const prefix = backupPrefix(id);
   const run = new UnitRun(deps, input.attempt ?? attemptId(), false);
   let committed = false;
+  let joining: Promise<PgClient>[] = [];
   try {
     const coordinator = await connectSource(deps.connect, `source database ${input.source.database}`);
     run.clients.push(coordinator);
@@ -187,7 +188,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const snapshot = await exportSnapshot(coordinator);
     run.report();
     // Workers connect and join the snapshot while the coordinator reads the schema.
-    const joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
+    joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
     // Settled even when planning fails first: no rejection goes unhandled.
     for (const j of joining) j.catch(() => {});
     const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, afterCapture: (schema) => lockTables(coordinator, schema) });
@@ -232,6 +233,8 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     committed = true;
     return { id, manifest };
   } finally {
+    // A worker still connecting when planning failed is closed with the rest.
+    await Promise.allSettled(joining);
     await run.close();
     // A live backup cannot be continued: nothing of an unfinished one is kept.
     if (!committed) await deleteUnder(deps.store, prefix);
