@@ -91,6 +91,35 @@ describe("pagila, one table", () => {
     expect(r.json!.selection.uncheckedForeignKeys).toEqual(["rental_customer_id_fkey", "rental_inventory_id_fkey", "rental_staff_id_fkey"].map((f) => `fk constraint public.rental.${f}`));
   });
 
+  it("restore --data-only by a role that is no superuser: refused before any row where it may not switch triggers off; as the owner, referenced tables load first", async () => {
+    const target = await pgc.newDatabase("sel_data_owner", "pagila_tpl");
+    await pgc.query(target, `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restorer') THEN CREATE ROLE restorer LOGIN PASSWORD 'restorer-pw'; END IF; END $$;
+      GRANT USAGE ON SCHEMA public TO restorer; GRANT ALL ON ALL TABLES IN SCHEMA public TO restorer; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO restorer;
+      TRUNCATE public.actor CASCADE`);
+    const url = new URL(pgc.url(target));
+    url.username = "restorer";
+    url.password = "restorer-pw";
+    // film_actor references actor and is the larger: taken first, as largest-first would, its rows
+    // would find no actor.
+    const load = () => runCli(["restore", "--from", dest, "--backup", id, "--target", url.href, "--jobs", "1", "--data-only", "--table", "public.film_actor", "--table", "public.actor", "--json"]);
+
+    // Allowed to insert, not to switch off actor's last_updated trigger (which would rewrite last_update).
+    const refused = await load();
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("trigger public.actor.last_updated");
+    expect(refused.stderr).toContain("restore as the tables' owner");
+    expect((await dataDigest(pgc.url(target))).tables["public.actor"]).toBe("0:");
+
+    await pgc.query(target, "ALTER TABLE public.actor OWNER TO restorer; ALTER TABLE public.film_actor OWNER TO restorer");
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    // No superuser: references were checked, not skipped.
+    expect(r.json!.selection.uncheckedForeignKeys).toBeUndefined();
+    const [a, b] = [await dataDigest(pgc.url(source)), await dataDigest(pgc.url(target))];
+    expect(b.tables["public.actor"]).toEqual(a.tables["public.actor"]);
+    expect(b.tables["public.film_actor"]).toEqual(a.tables["public.film_actor"]);
+  });
+
   it("export-sql --table public.rental writes a script psql restores into an empty database: the table and its rows", async () => {
     const script = join(dir, "rental.sql");
     const r = await runCli(["export-sql", "--from", dest, "--backup", id, "--table", "public.rental", "--out", script, "--json"]);

@@ -39,6 +39,7 @@ const KINDS: Record<CoreErrorTag, FailureKind> = {
   NotAFilesBackup: "input",
   TargetNotEmpty: "input",
   TargetMissing: "input",
+  TriggersNotOwned: "input",
   SelectionInvalid: "input",
   DecryptionFailed: "input",
   KeysMissing: "input",

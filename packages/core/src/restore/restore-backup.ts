@@ -28,6 +28,8 @@ export type RestoreError =
   | { _tag: "TargetNotEmpty"; objects: string[]; message: string }
   /** A data-only restore found tables it loads missing from the target. */
   | { _tag: "TargetMissing"; objects: string[]; message: string }
+  /** A data-only restore would load tables whose triggers the role may not switch off (it does not own them). */
+  | { _tag: "TriggersNotOwned"; objects: string[]; message: string }
   | SelectionError
   | { _tag: "SchemaApplyFailed"; object: string; message: string }
   | { _tag: "LoadFailed"; table: string; key: string; message: string }
@@ -208,6 +210,14 @@ async function runRestore(deps: RestoreDeps, input: RestoreInput): Promise<Resto
       const present = await presentObjects(main);
       const missing = chosen.tables.map((t) => `table ${t.schema}.${t.table}`).filter((t) => !present.has(t));
       if (missing.length) fail({ _tag: "TargetMissing", objects: missing, message: `target ${input.targetName} lacks ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}: a data-only restore loads rows into tables that exist; restore the schema first` });
+      const unowned = await triggersNotOwned(main, chosen.tables);
+      if (unowned.length) {
+        fail({
+          _tag: "TriggersNotOwned",
+          objects: unowned,
+          message: `${unowned.slice(0, 3).join(", ")}${unowned.length > 3 ? ", ..." : ""} in target ${input.targetName}: their triggers must not fire on the stored rows, and switching them off needs the table's owner or a superuser; restore as the tables' owner`,
+        });
+      }
     } else if (chosen.whole) {
       const present = await describeContents(main);
       if (present.length > 0) {
@@ -417,6 +427,29 @@ async function orderByForeignKeys(client: PgClient, tasks: RestoreTask[]): Promi
   }
   const idsOf = (table: string) => data.filter((t) => t.locks[0] === `table ${table}`).map((t) => t.id);
   for (const t of data) for (const to of kept.get(t.locks[0]!.slice("table ".length)) ?? []) t.deps.push(...idsOf(to));
+}
+
+/**
+ * The triggers on `tables` that a data-only load would switch off and the role may not: those
+ * that would fire (only ENABLE ALWAYS ones where the role may set session_replication_role) on
+ * tables it does not own, as `trigger schema.table.name`. Checked before any row is loaded.
+ */
+async function triggersNotOwned(client: PgClient, tables: readonly TableObject[]): Promise<string[]> {
+  const replica = await client.query("SET session_replication_role = replica").then(
+    () => client.query("RESET session_replication_role").then(() => true),
+    () => false,
+  );
+  const r = await client.query<{ id: string }>(
+    `SELECT 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname AS id
+       FROM pg_catalog.pg_trigger t
+       JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT t.tgisinternal AND ${replica ? "t.tgenabled = 'A'" : "t.tgenabled <> 'D'"}
+        AND n.nspname || '.' || c.relname = ANY ($1)
+        AND NOT pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+      ORDER BY 1`,
+    [tables.map((t) => `${t.schema}.${t.table}`)],
+  );
+  return r.rows.map((x) => x.id);
 }
 
 /** The target's foreign keys from `tables` to tables not among them, as `fk constraint schema.table.name`. */
