@@ -74,6 +74,7 @@ describe("units", () => {
       expect(planned.isOk(), planned.isErr() ? planned.error.message : "").toBe(true);
       const plan = JSON.parse(readFileSync(join(fileURLToPath(dest), id, "plan.json"), "utf8"));
       expect(plan.settings.splitLargerThan, url === socket ? "Unix socket" : "loopback").toBe(Number.MAX_SAFE_INTEGER);
+      expect(plan.source).not.toHaveProperty("sharesHost");
     }
   });
 

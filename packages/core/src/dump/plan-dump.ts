@@ -204,6 +204,8 @@ export async function makePlan(
   const t0 = performance.now();
   const prefix = backupPrefix(input.id);
   const info = await snapshotInfo(client);
+  // Where the server runs only shapes this plan's default; the manifest describes the source.
+  const { sharesHost: _sharesHost, ...sourceFacts } = info;
   const captured = await captureSchema(client);
   if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
   const schema = (captured as { value: SchemaCapture }).value;
@@ -243,7 +245,7 @@ export async function makePlan(
     id: input.id,
     consistency: input.consistency,
     startedAt: input.startedAt.toISOString(),
-    source: { ...input.source, ...info },
+    source: { ...input.source, ...sourceFacts },
     settings: {
       compression: input.settings.compression,
       ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}),
