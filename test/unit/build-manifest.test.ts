@@ -1,32 +1,17 @@
 /** The manifest built from a plan and its units' markers (issue 12): pure. */
 import { describe, expect, it } from "vitest";
 import { buildManifest } from "../../packages/core/src/dump/commit-backup.ts";
-import type { DumpPlan, UnitMarker } from "../../packages/core/src/dump/dump-plan.ts";
+import type { UnitMarker } from "../../packages/core/src/dump/dump-plan.ts";
+import { sha, twoTablePlan } from "../support/plan-fixture.ts";
 
-const sha = (c: string) => c.repeat(64);
-const plan: DumpPlan = {
-  format: "cobalt-backup-plan/1",
-  id: "shop/20261130T010000.000Z",
-  consistency: "frozen",
-  startedAt: "2026-11-30T01:00:00.000Z",
-  source: { kind: "rds-snapshot", host: "h", port: 5432, database: "shop", user: "u", serverVersion: "15.18", serverVersionNum: 150018, encoding: "UTF8", snapshotTime: "2026-11-30T00:59:00.000Z", instance: "prod", snapshotId: "s1" },
-  settings: { compression: "zstd", encryption: null, lockUntil: null, splitLargerThan: 1024, jobs: 2 },
-  schema: { kind: "schema", key: "schema.json.zst", items: 7, bytes: 100, sha256: sha("a") },
-  tables: [
-    { schema: "public", table: "big", columns: ["id"], sizeBytes: 3000 },
-    { schema: "public", table: "small", columns: ["id"], sizeBytes: 10 },
-  ],
-  units: [
-    { kind: "table", unit: 0, table: 0, part: 0, key: "data/0001.001.copy.zst", range: { by: "key", column: "id", to: "10", nulls: false }, sizeBytes: 1500 },
-    { kind: "table", unit: 1, table: 0, part: 1, key: "data/0001.002.copy.zst", range: { by: "key", column: "id", from: "10", nulls: false }, sizeBytes: 1500 },
-    { kind: "table", unit: 2, table: 1, part: 0, key: "data/0002.copy.zst", range: { by: "all" }, sizeBytes: 10 },
-    { kind: "large-objects", unit: 3, key: "large-objects.zst", count: 2 },
-  ],
+const base = twoTablePlan(2);
+const plan = twoTablePlan(2, {
+  source: { ...base.source, instance: "prod", snapshotId: "s1" },
+  schema: { ...base.schema, items: 7 },
   sequences: [{ schema: "public", name: "s", lastValue: "5", isCalled: true }],
-  matviews: [],
   inventory: [{ kind: "table", name: "public.big", sha256: sha("b") }],
   schemaMs: 40,
-};
+});
 const marker = (unit: number, rows: number, attempt: string): UnitMarker => ({ unit, key: plan.units[unit]!.key, rows, bytes: 10 * (unit + 1), sha256: sha(String(unit)), rawBytes: 100 * (unit + 1), rawSha256: sha(String(unit + 4)), attempt });
 
 describe("buildManifest", () => {
