@@ -8,7 +8,7 @@
  * injected in front of the real DumpUnit handler.
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { POST_DATA_STEP, restoreBackup, scratchDatabase, type DumpPlan, type Manifest, type Verification } from "@cobalt-backup/core";
 import { s3Store } from "@cobalt-backup/core/s3";
 import pg from "pg";
@@ -18,21 +18,13 @@ import { loadCorpus } from "./support/corpus.ts";
 import { loadHandlers, NamedError, readingItems, runExecution, type Execution, type TaskHandler } from "./support/local-execution.ts";
 import { dataDigest, pgDumpSchema, type DataDigest } from "./support/oracle.ts";
 import { queryOnce } from "./support/pg-query.ts";
-import { startRdsEmulator, type RdsEmulator } from "./support/rds-emulator/index.ts";
-import { startRecorder, type Recorder } from "./support/recorder.ts";
-import { startS3, type S3Server } from "./support/s3-server.ts";
-import { startSecretsEmulator, type SecretsEmulator } from "./support/secrets-emulator.ts";
+import { startLambdaWorld, useFunctionEnvironment, type LambdaWorld } from "./support/lambda-world.ts";
 
 const STAGING = "cobalt-staging-test";
 /** Small enough that pagila's rental table (about 1.2 MB of heap) is split into at least four chunks. */
 const SPLIT = 256 * 1024;
 const pg15 = cluster(15);
 
-let emu: RdsEmulator;
-let sm: SecretsEmulator;
-let s3: S3Server;
-let webhook: Recorder;
-let ses: Recorder;
 let handlers: Record<string, TaskHandler>;
 let sourceUrl: string;
 let snapshotId: string;
@@ -41,63 +33,41 @@ let asOfSnapshotSchema: string;
 /** The backup the nightly run made (the scratch-server test verifies it again). */
 let nightlyId: string | undefined;
 
-const readJson = async <T,>(bucket: string, key: string): Promise<T> => JSON.parse(await (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as T;
-const stored = async (prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
-const webhookTexts = () => webhook.received.map((r) => (JSON.parse(r.body) as { text: string }).text);
+const readJson = async <T,>(bucket: string, key: string): Promise<T> => JSON.parse(await (await world.s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString()) as T;
+const stored = async (prefix: string) => ((await world.s3.client.send(new ListObjectsV2Command({ Bucket: world.s3.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
+let world: LambdaWorld;
+const webhookTexts = () => world.webhookTexts();
 const callsOf = (x: Execution, state: string) => x.calls.filter((c) => c.state === state);
 /** The local Maps' item reader: the real handlers' output plus the items they put in the staging bucket. */
 const itemReaders = () => {
   const read = (key: string) => readJson<unknown>(STAGING, key);
   return { Plan: readingItems(handlers.Plan!, read), PrepareVerify: readingItems(handlers.PrepareVerify!, read) };
 };
-async function gone(id: string): Promise<boolean> {
-  for (let i = 0; i < 200 && emu.instance(id); i++) await new Promise((r) => setTimeout(r, 50));
-  return emu.instance(id) === undefined;
-}
-const temporaries = () => emu.instances().filter((i) => i.tags["cobalt-backup:temporary"] === "true");
+const gone = (id: string) => world.gone(id);
+const temporaries = () => world.temporaries();
 
 beforeAll(async () => {
-  [emu, sm, s3, webhook, ses] = await Promise.all([startRdsEmulator(), startSecretsEmulator(), startS3(), startRecorder(), startRecorder({ MessageId: "test-message" })]);
-  await s3.client.send(new CreateBucketCommand({ Bucket: STAGING }));
-  const src = await emu.createSourceInstance({ id: "production-green", masterPassword: "production-master-secret", dbName: "pagila" });
+  world = await startLambdaWorld();
+  await world.s3.client.send(new CreateBucketCommand({ Bucket: STAGING }));
+  const src = await world.emu.createSourceInstance({ id: "production-green", masterPassword: "production-master-secret", dbName: "pagila" });
   sourceUrl = src.url("pagila");
   loadCorpus(sourceUrl, "pagila");
   // A large object too, so that the large-objects unit and its verification run.
   await queryOnce(sourceUrl, "SELECT pg_catalog.lo_from_bytea(0, convert_to(repeat('cobalt large object ', 5000), 'UTF8'))");
-  snapshotId = (await emu.createAutomatedSnapshot("production-green", { createTime: new Date(Date.now() - 3_600_000) })).id;
+  snapshotId = (await world.emu.createAutomatedSnapshot("production-green", { createTime: new Date(Date.now() - 3_600_000) })).id;
   // Nothing writes to the source after the snapshot: the source is what the snapshot holds.
   asOfSnapshot = await dataDigest(sourceUrl);
   asOfSnapshotSchema = pgDumpSchema(sourceUrl);
-  const secrets = new SecretsManagerClient(sm.clientConfig);
-  await secrets.send(new CreateSecretCommand({ Name: "cobalt-backup/webhook", SecretString: `${webhook.url}/hooks/T000/SECRET-TOKEN` }));
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    AWS_ENDPOINT_URL_RDS: emu.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-    AWS_ENDPOINT_URL_SESV2: ses.url,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    AWS_MAX_ATTEMPTS: "2",
+  useFunctionEnvironment(world, {
     SOURCE_INSTANCE: "production-green",
-    STORE_URL: `s3://${s3.bucket}/lambda`,
-    STORE_ENDPOINT: s3.endpoint,
-    STORE_REGION: "us-east-1",
     STAGING_BUCKET: STAGING,
     SPLIT_LARGER_THAN: String(SPLIT),
     // The emulator's servers have no TLS; RDS has (the default, require).
     DB_TLS: "disable",
-    NOTIFY_WEBHOOK_SECRET: "cobalt-backup/webhook",
-    NOTIFY_EMAIL_FROM: "backup@cobalt.test",
-    NOTIFY_EMAIL_TO: "ops@cobalt.test",
-    RETENTION: JSON.stringify({ keepLast: 3 }),
   });
   handlers = await loadHandlers();
 }, 180_000);
-afterAll(async () => {
-  await Promise.all([emu?.stop(), sm?.stop(), webhook?.stop(), ses?.stop()]);
-  await s3?.stop();
-});
+afterAll(() => world?.stop());
 
 describe("a nightly run on Lambda and Step Functions (local execution of the real definition)", () => {
   it("backs up pagila from the snapshot in units (a table in four or more chunks, each its own invocation), verifies it in place, deletes the instance, stores the report and notifies; the backup restores identically", async () => {
@@ -110,7 +80,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
         FinishVerify: async (input) => {
           const out = await handlers.FinishVerify!(input);
           const { instanceId } = (input as { instance: { instanceId: string } }).instance;
-          scratchLeft = (await queryOnce<{ datname: string }>(emu.instance(instanceId)!.url("postgres"), "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_inplace%'")).map((r) => r.datname);
+          scratchLeft = (await queryOnce<{ datname: string }>(world.emu.instance(instanceId)!.url("postgres"), "SELECT datname FROM pg_database WHERE datname LIKE 'cobalt_inplace%'")).map((r) => r.datname);
           return out;
         },
       },
@@ -121,7 +91,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     const prefix = `lambda/${id}/`;
 
     // The plan split rental into chunks; each chunk was dumped by its own invocation of the DumpUnit handler.
-    const plan = await readJson<DumpPlan>(s3.bucket, `${prefix}plan.json`);
+    const plan = await readJson<DumpPlan>(world.s3.bucket, `${prefix}plan.json`);
     const partsOf = (t: number) => plan.units.filter((u) => u.kind === "table" && u.table === t).map((u) => u.unit);
     const biggest = plan.tables.map((_, t) => t).sort((a, b) => partsOf(b).length - partsOf(a).length)[0]!;
     expect(plan.tables[biggest]!.table).toBe("rental");
@@ -144,7 +114,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(callsOf(x, "PrepareVerify").length).toBeGreaterThanOrEqual(1);
 
     // The manifest: rental in its chunks, the units counted, none reused on a first run.
-    const manifest = await readJson<Manifest>(s3.bucket, `${prefix}manifest.json`);
+    const manifest = await readJson<Manifest>(world.s3.bucket, `${prefix}manifest.json`);
     expect(manifest.tables.find((t) => t.table === "rental")!.parts.length).toBe(partsOf(biggest).length);
     expect(manifest.units).toEqual({ total: plan.units.length, reused: 0 });
     expect(manifest.source).toMatchObject({ kind: "rds-snapshot", instance: "production-green", snapshotId, database: "pagila" });
@@ -154,7 +124,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(parts).toHaveLength(partCount);
     for (const c of parts) expect(c.output, JSON.stringify(c.output)).toMatchObject({ ok: true, reused: false });
     expect((await stored(`${prefix}verify/parts/`)).length).toBe(partCount);
-    const verified = await readJson<Verification>(s3.bucket, `${prefix}verified.json`);
+    const verified = await readJson<Verification>(world.s3.bucket, `${prefix}verified.json`);
     expect(verified).toMatchObject({ ok: true, tables: manifest.tables.length, rows: manifest.totals.rows });
     expect(verified.target).toContain("temporary instance");
     expect(scratchLeft).toEqual([]);
@@ -162,24 +132,24 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     // The temporary instance and its password are gone.
     const instance = (callsOf(x, "DeleteInstance")[0]!.input as { instanceId: string }).instanceId;
     expect(await gone(instance)).toBe(true);
-    expect(sm.names()).not.toContain(`cobalt-backup/${instance}`);
+    expect(world.sm.names()).not.toContain(`cobalt-backup/${instance}`);
     expect(temporaries()).toEqual([]);
 
     // The instance's password appears in no payload, history event or notification.
-    const password = emu.lastPasswordSetFor(instance)!;
+    const password = world.emu.lastPasswordSetFor(instance)!;
     expect(password).toBeTruthy();
-    expect(JSON.stringify([x.events, x.calls, webhook.received, ses.received])).not.toContain(password);
+    expect(JSON.stringify([x.events, x.calls, world.webhook.received, world.ses.received])).not.toContain(password);
 
     // Reported and notified.
-    const report = await readJson<{ ok: boolean; stages: { stage: string; detail: string }[] }>(s3.bucket, `${prefix}report.json`);
+    const report = await readJson<{ ok: boolean; stages: { stage: string; detail: string }[] }>(world.s3.bucket, `${prefix}report.json`);
     expect(report.ok).toBe(true);
     expect(report.stages.map((s) => s.stage)).toEqual(["snapshot", "dump", "verify", "cleanup", "retention"]);
     expect(webhookTexts().at(-1)).toContain(`Backup ${id} of production-green is complete and verified.`);
-    expect(ses.received.length).toBeGreaterThan(0);
+    expect(world.ses.received.length).toBeGreaterThan(0);
 
     // The oracle: restored into a fresh PostgreSQL, the backup is the snapshot's database.
     const target = await pg15.newDatabase("lambda_restored");
-    const store = s3Store({ client: s3.client, bucket: s3.bucket, prefix: "lambda" });
+    const store = s3Store({ client: world.s3.client, bucket: world.s3.bucket, prefix: "lambda" });
     const connect = async () => {
       const c = new pg.Client({ connectionString: pg15.url(target) });
       await c.connect();
@@ -239,7 +209,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(webhookTexts().at(-1)).toContain(`to resume, start an execution with {"backupId":"${id}","snapshot":"${snapshotId}"}`);
 
     // What the first execution left: markers of the units it finished.
-    const plan = await readJson<DumpPlan>(s3.bucket, `lambda/${id}/plan.json`);
+    const plan = await readJson<DumpPlan>(world.s3.bucket, `lambda/${id}/plan.json`);
     const markers = (await stored(`lambda/${id}/units/`)).length;
     expect(markers).toBeGreaterThan(0);
     expect(markers).toBeLessThan(plan.units.length);
@@ -252,9 +222,9 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     expect(dumped).toHaveLength(plan.units.length - markers);
     expect(dumped.map((c) => (c.input as { unit: number }).unit)).toContain(FAILING);
     expect(callsOf(second, "Commit")[0]!.output).toMatchObject({ units: plan.units.length, reusedUnits: markers });
-    const manifest = await readJson<Manifest>(s3.bucket, `lambda/${id}/manifest.json`);
+    const manifest = await readJson<Manifest>(world.s3.bucket, `lambda/${id}/manifest.json`);
     expect(manifest.units).toEqual({ total: plan.units.length, reused: markers });
-    expect(await readJson<Verification>(s3.bucket, `lambda/${id}/verified.json`)).toMatchObject({ ok: true });
+    expect(await readJson<Verification>(world.s3.bucket, `lambda/${id}/verified.json`)).toMatchObject({ ok: true });
     expect(await gone((callsOf(second, "DeleteInstance")[0]!.input as { instanceId: string }).instanceId)).toBe(true);
     expect(temporaries()).toEqual([]);
   });
@@ -262,7 +232,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
   it("verifies on a configured scratch server instead of the temporary instance: the same steps, its URL only in Secrets Manager", async () => {
     expect(nightlyId).toBeDefined();
     const scratchUrl = pg15.url("postgres");
-    await new SecretsManagerClient(sm.clientConfig).send(new CreateSecretCommand({ Name: "cobalt-backup/verify-scratch", SecretString: scratchUrl }));
+    await world.secrets.send(new CreateSecretCommand({ Name: "cobalt-backup/verify-scratch", SecretString: scratchUrl }));
     // A cold start of the verify functions with the construct's `verifyScratch` setting.
     process.env.VERIFY_SCRATCH_SECRET = "cobalt-backup/verify-scratch";
     const h = await loadHandlers("scratch");
@@ -281,7 +251,7 @@ describe("a nightly run on Lambda and Step Functions (local execution of the rea
     do post = await step("VerifyPostData", { next: post.next });
     while (post.next >= 0);
     expect(await step("FinishVerify", {})).toMatchObject({ ok: true, differences: 0, target: expect.stringContaining("scratch server") });
-    expect(await readJson<Verification>(s3.bucket, `lambda/${nightlyId}/verified.json`)).toMatchObject({ ok: true, target: expect.stringContaining("scratch server") });
+    expect(await readJson<Verification>(world.s3.bucket, `lambda/${nightlyId}/verified.json`)).toMatchObject({ ok: true, target: expect.stringContaining("scratch server") });
     expect(await pg15.query("postgres", "SELECT 1 FROM pg_database WHERE datname = $1", [scratchDatabase(nightlyId!)])).toEqual([]);
     const password = new URL(scratchUrl).password;
     if (password) expect(JSON.stringify(outputs)).not.toContain(password);

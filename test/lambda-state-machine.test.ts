@@ -7,7 +7,6 @@
  * state to fail, it binds a stand-in for Plan that throws; whole runs, the units and verify in
  * place are in lambda-nightly.test.ts.
  */
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PutObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from "@aws-sdk/client-rds";
 import { readInstanceCredentials, type InstanceRef } from "@cobalt-backup/core/rds";
@@ -15,64 +14,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { instanceConnect } from "../packages/lambda/src/lib/instance-connect.ts";
 import { loadHandlers, NamedError, runExecution, type Execution, type TaskHandler } from "./support/local-execution.ts";
 import { queryOnce } from "./support/pg-query.ts";
-import { startRdsEmulator, type RdsEmulator } from "./support/rds-emulator/index.ts";
-import { startRecorder, type Recorder } from "./support/recorder.ts";
-import { startS3, type S3Server } from "./support/s3-server.ts";
-import { startSecretsEmulator, type SecretsEmulator } from "./support/secrets-emulator.ts";
+import { startLambdaWorld, useFunctionEnvironment, type LambdaWorld } from "./support/lambda-world.ts";
 
-let emu: RdsEmulator;
-let sm: SecretsEmulator;
-let s3: S3Server;
-let webhook: Recorder;
-let ses: Recorder;
 let handlers: Record<string, TaskHandler>;
-let secrets: SecretsManagerClient;
 let snapshotId: string;
 const PROD_PASSWORD = "production-master-secret";
 
-const temporaries = () => emu.instances().filter((i) => i.tags["cobalt-backup:temporary"] === "true");
+let world: LambdaWorld;
+const temporaries = () => world.temporaries();
 const calledStates = (x: Execution) => x.calls.map((c) => c.state);
-/** The webhook deliveries' text, in order. */
-const webhookTexts = () => webhook.received.map((r) => (JSON.parse(r.body) as { text: string }).text);
-/** Waits until RDS no longer lists the instance (deletion is asynchronous). */
-async function gone(id: string): Promise<boolean> {
-  for (let i = 0; i < 200 && emu.instance(id); i++) await new Promise((r) => setTimeout(r, 50));
-  return emu.instance(id) === undefined;
-}
+const webhookTexts = () => world.webhookTexts();
+const gone = (id: string) => world.gone(id);
 
 beforeAll(async () => {
-  [emu, sm, s3, webhook, ses] = await Promise.all([startRdsEmulator(), startSecretsEmulator(), startS3(), startRecorder(), startRecorder({ MessageId: "test-message" })]);
-  const src = await emu.createSourceInstance({ id: "production-blue", masterPassword: PROD_PASSWORD, dbName: "shop" });
+  world = await startLambdaWorld();
+  const src = await world.emu.createSourceInstance({ id: "production-blue", masterPassword: PROD_PASSWORD, dbName: "shop" });
   await queryOnce(src.url("shop"), "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
-  snapshotId = (await emu.createAutomatedSnapshot("production-blue", { createTime: new Date(Date.now() - 3_600_000) })).id;
-  secrets = new SecretsManagerClient(sm.clientConfig);
-  await secrets.send(new CreateSecretCommand({ Name: "cobalt-backup/webhook", SecretString: `${webhook.url}/hooks/T000/SECRET-TOKEN` }));
-  // The functions' environment, as the CDK construct sets it; the SDK reads the endpoints from it.
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    AWS_ENDPOINT_URL_RDS: emu.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
-    AWS_ENDPOINT_URL_SESV2: ses.url,
-    // Two attempts per call (as a deployment would have more): the tests throttle past them, so that the definition's Retry is what retries.
-    AWS_MAX_ATTEMPTS: "2",
-    SOURCE_INSTANCE: "production-blue",
-    STORE_URL: `s3://${s3.bucket}/lambda`,
-    STORE_ENDPOINT: s3.endpoint,
-    STORE_REGION: "us-east-1",
-    STAGING_BUCKET: "cobalt-staging-test",
-    NOTIFY_WEBHOOK_SECRET: "cobalt-backup/webhook",
-    NOTIFY_EMAIL_FROM: "backup@cobalt.test",
-    NOTIFY_EMAIL_TO: "ops@cobalt.test",
-    RETENTION: JSON.stringify({ keepLast: 3 }),
-  });
+  snapshotId = (await world.emu.createAutomatedSnapshot("production-blue", { createTime: new Date(Date.now() - 3_600_000) })).id;
+  useFunctionEnvironment(world, { SOURCE_INSTANCE: "production-blue", STAGING_BUCKET: "cobalt-staging-test" });
   handlers = await loadHandlers();
 }, 180_000);
-afterAll(async () => {
-  await Promise.all([emu?.stop(), sm?.stop(), webhook?.stop(), ses?.stop()]);
-  await s3?.stop();
-});
+afterAll(() => world?.stop());
 
 describe("snapshot -> temporary instance -> password, and the always-delete paths", () => {
   it("restores, waits, sets a fresh password kept only in Secrets Manager; when Plan fails the instance is deleted, the notification names Plan, the execution fails", async () => {
@@ -83,9 +45,9 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
         Plan: async (input) => {
           // The next state gets a reference, and with it reaches the instance using the stored password.
           const instance = (input as { instance: InstanceRef }).instance;
-          const creds = await readInstanceCredentials({ secrets }, { instance });
+          const creds = await readInstanceCredentials({ secrets: world.secrets }, { instance });
           if (creds.isErr()) throw new Error(creds.error.message);
-          const client = await (await instanceConnect({ secrets }, { instance, database: instance.database!, tls: "disable" }))();
+          const client = await (await instanceConnect({ secrets: world.secrets }, { instance, database: instance.database!, tls: "disable" }))();
           const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.items");
           await client.end();
           reached = { rows: rows[0]!.n, instance, password: creds.value.password };
@@ -101,7 +63,7 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
     expect(calledStates(x).slice(-3)).toEqual(["Plan", "DeleteAfterFailure", "NotifyFailure"]);
 
     // The temporary instance: the newest snapshot, private, single-AZ, no backups, tagged with its backup and execution.
-    const restore = emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").at(-1)!;
+    const restore = world.emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").at(-1)!;
     const instanceId = reached!.instance.instanceId;
     expect(instanceId).toMatch(/^cobalt-tmp-shop-\d{8}t\d{9}z$/);
     expect(restore.params).toMatchObject({ DBInstanceIdentifier: instanceId, DBSnapshotIdentifier: snapshotId, PubliclyAccessible: "false", MultiAZ: "false", DeletionProtection: "false", BackupRetentionPeriod: "0" });
@@ -110,39 +72,39 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
 
     // A fresh password: set on the instance, held by the secret, and it works; the production one never used.
     expect(reached!.rows).toBe(100);
-    expect(reached!.password).toBe(emu.lastPasswordSetFor(instanceId));
+    expect(reached!.password).toBe(world.emu.lastPasswordSetFor(instanceId));
     expect(reached!.password).not.toBe(PROD_PASSWORD);
     // It appears in no payload, history event, error, notification or recorded request.
-    const everything = JSON.stringify([x.events, x.calls, x.output ?? null, x.cause ?? null, webhook.received, ses.received, emu.requests, sm.requests]);
+    const everything = JSON.stringify([x.events, x.calls, x.output ?? null, x.cause ?? null, world.webhook.received, world.ses.received, world.emu.requests, world.sm.requests]);
     expect(everything).not.toContain(reached!.password);
     expect(everything).not.toContain(PROD_PASSWORD);
 
     // Deleted, with its secret; the failure notified by webhook and email, naming the state; no report for a run without data.
     expect(await gone(instanceId)).toBe(true);
-    expect(sm.names()).not.toContain(`cobalt-backup/${instanceId}`);
+    expect(world.sm.names()).not.toContain(`cobalt-backup/${instanceId}`);
     // Deleting again (a retried state, the failure rule after a Catch) is success.
     expect(await handlers.DeleteInstance!({ instanceId })).toEqual({ instanceId, status: "gone" });
     expect(webhookTexts().at(-1)).toMatch(/FAILED at dump[\s\S]*state Plan failed: SchemaCaptureFailed: stand-in: the schema cannot be read/);
     expect(webhookTexts().at(-1)).toContain(`to resume, start an execution with {"backupId":"${reached!.instance.backupId}","snapshot":"${snapshotId}"}`);
-    expect(ses.received.at(-1)!.body).toContain("Plan");
-    const stored = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "lambda/" }));
+    expect(world.ses.received.at(-1)!.body).toContain("Plan");
+    const stored = await world.s3.client.send(new ListObjectsV2Command({ Bucket: world.s3.bucket, Prefix: "lambda/" }));
     expect(stored.KeyCount ?? 0).toBe(0);
     expect(temporaries()).toEqual([]);
   });
 
   it("retries a throttled restore on the AwsUnavailable tag, then goes on", async () => {
-    emu.faults.throttle("RestoreDBInstanceFromDBSnapshot", 4);
+    world.emu.faults.throttle("RestoreDBInstanceFromDBSnapshot", 4);
     const x = await runExecution(handlers, {}, { name: "throttled", bind: { Plan: () => Promise.reject(new NamedError("SchemaCaptureFailed", "stand-in")) } });
     const retried = x.events.filter((e) => e.type === "StateRetried").map((e) => e.state);
     expect(retried).toEqual(["StartRestore", "StartRestore"]);
-    expect(emu.requests.filter((r) => r.error === "Throttling" && r.action === "RestoreDBInstanceFromDBSnapshot")).toHaveLength(4);
+    expect(world.emu.requests.filter((r) => r.error === "Throttling" && r.action === "RestoreDBInstanceFromDBSnapshot")).toHaveLength(4);
     expect(calledStates(x)).toContain("PrepareInstance");
     expect(x.error).toBe("SchemaCaptureFailed");
     expect(temporaries().filter((i) => i.status !== "deleting")).toEqual([]);
   });
 
   it("a restore that ends in a failed status is deleted at once; the notification names DescribeInstance", async () => {
-    emu.faults.stall("create", { status: "incompatible-restore" });
+    world.emu.faults.stall("create", { status: "incompatible-restore" });
     const x = await runExecution(handlers, {}, { name: "incompatible" });
     expect(x, JSON.stringify({ error: x.error, cause: x.cause, entered: x.entered, texts: webhookTexts().slice(-1) })).toMatchObject({ ok: false, error: "InstanceFailed", cause: "DescribeInstance" });
     expect(x.entered).toContain("InstanceFailed");
@@ -154,22 +116,22 @@ describe("snapshot -> temporary instance -> password, and the always-delete path
   });
 
   it("a restore that never finishes ends at the poll cap, and the instance is deleted", async () => {
-    emu.faults.neverAvailable();
+    world.emu.faults.neverAvailable();
     const x = await runExecution(handlers, {}, { name: "never", substitutions: { MaxPolls: "5" } });
     expect(x).toMatchObject({ ok: false, error: "WaitTimedOut", cause: "DescribeInstance" });
     expect(calledStates(x).filter((s) => s === "DescribeInstance")).toHaveLength(6);
     expect(webhookTexts().at(-1)).toMatch(/temporary instance \S+ was still creating after 5 polls/);
     const id = (x.calls.find((c) => c.state === "DeleteAfterFailure")!.input as { instanceId: string }).instanceId;
     expect(await gone(id)).toBe(true);
-    emu.faults.clear();
+    world.emu.faults.clear();
   });
 
   it("a missing snapshot fails before anything is created, and notifies naming FindSnapshot", async () => {
-    const before = emu.requests.length;
+    const before = world.emu.requests.length;
     const x = await runExecution(handlers, { backupId: "shop/20260101T000000.000Z", snapshot: "no-such-snapshot" }, { name: "nosnap" });
     expect(x).toMatchObject({ ok: false, error: "SnapshotNotFound", cause: "FindSnapshot" });
     expect(calledStates(x)).toEqual(["FindSnapshot", "NotifyFailure"]);
-    expect(emu.requests.slice(before).map((r) => r.action)).not.toContain("RestoreDBInstanceFromDBSnapshot");
+    expect(world.emu.requests.slice(before).map((r) => r.action)).not.toContain("RestoreDBInstanceFromDBSnapshot");
     expect(webhookTexts().at(-1)).toMatch(/state FindSnapshot failed: SnapshotNotFound: no snapshot no-such-snapshot/);
   });
 });
@@ -192,10 +154,10 @@ describe("resume, the failure rule and the janitor", () => {
     });
     expect(aborted.ok).toBe(false);
     expect(calledStates(aborted)).not.toContain("DeleteAfterFailure");
-    expect(emu.instance(first!.instanceId)?.status).toBe("available");
+    expect(world.emu.instance(first!.instanceId)?.status).toBe("available");
 
     // Second execution with that backup id: the instance is found by its tags and resumed, not restored again.
-    const restoresBefore = emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").length;
+    const restoresBefore = world.emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").length;
     let resumed: InstanceRef | undefined;
     const second = await runExecution(handlers, { backupId: first!.backupId!, snapshot: first!.snapshotId }, {
       name: "resumed",
@@ -210,7 +172,7 @@ describe("resume, the failure rule and the janitor", () => {
       },
     });
     expect(resumed).toMatchObject({ instanceId: first!.instanceId, resumed: true, backupId: first!.backupId });
-    expect(emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").length).toBe(restoresBefore);
+    expect(world.emu.requests.filter((r) => r.action === "RestoreDBInstanceFromDBSnapshot").length).toBe(restoresBefore);
     expect(second.error).toBe("SchemaCaptureFailed");
     expect(await gone(first!.instanceId)).toBe(true);
 
@@ -227,17 +189,17 @@ describe("resume, the failure rule and the janitor", () => {
         },
       },
     });
-    const rds = new RDSClient(emu.clientConfig);
+    const rds = new RDSClient(world.emu.clientConfig);
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "cobalt-tmp-other-run", DBSnapshotIdentifier: snapshotId, Tags: [{ Key: "cobalt-backup:temporary", Value: "true" }, { Key: "cobalt-backup:execution", Value: "arn:aws:states:us-east-1:123456789012:execution:cobalt-backup:other" }] }));
     const cleaned = await handlers.ExecutionCleanup!({ "detail-type": "Step Functions Execution Status Change", detail: { executionArn: x3.arn, status: "ABORTED" } });
     expect(cleaned).toMatchObject({ execution: x3.arn, deleted: [{ instanceId: third!.instanceId, status: "deleting" }] });
     expect(await gone(third!.instanceId)).toBe(true);
-    expect(sm.names()).not.toContain(`cobalt-backup/${third!.instanceId}`);
-    expect(emu.instance("cobalt-tmp-other-run")).toBeDefined();
+    expect(world.sm.names()).not.toContain(`cobalt-backup/${third!.instanceId}`);
+    expect(world.emu.instance("cobalt-tmp-other-run")).toBeDefined();
   });
 
   it("the janitor deletes expired temporary instances only; DeleteInstance refuses an instance not tagged temporary", async () => {
-    const rds = new RDSClient(emu.clientConfig);
+    const rds = new RDSClient(world.emu.clientConfig);
     const tags = (expires: string) => [{ Key: "cobalt-backup:temporary", Value: "true" }, { Key: "cobalt-backup:expires", Value: expires }];
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "tmp-expired", DBSnapshotIdentifier: snapshotId, Tags: tags("2020-01-01T00:00:00Z") }));
     await rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "tmp-fresh", DBSnapshotIdentifier: snapshotId, Tags: tags("2999-01-01T00:00:00Z") }));
@@ -251,30 +213,30 @@ describe("resume, the failure rule and the janitor", () => {
     await expect(handlers.DeleteInstance!({ instanceId: "production-blue" })).rejects.toMatchObject({ name: "NotTemporary" });
     const prod = await handlers.DescribeInstance!({ instance: { instanceId: "production-blue", sourceInstance: "production-blue", snapshotId: "" } });
     await expect(handlers.PrepareInstance!({ instance: prod })).rejects.toMatchObject({ name: "NotTemporary" });
-    expect(emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "production-blue")).toEqual([]);
-    expect(emu.instance("production-blue")?.status).toBe("available");
+    expect(world.emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "production-blue")).toEqual([]);
+    expect(world.emu.instance("production-blue")?.status).toBe("available");
     await expect(handlers.DeleteInstance!({ instanceId: 42 })).rejects.toMatchObject({ name: "InvalidInput" });
   });
 
   it("when the password cannot be stored, it is not set either (no password nobody knows)", async () => {
     const other = await handlers.DescribeInstance!({ instance: { instanceId: "cobalt-tmp-other-run", sourceInstance: "production-blue", snapshotId } });
-    const modifies = () => emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "cobalt-tmp-other-run").length;
-    sm.fail("PutSecretValue", "InternalServiceError", 2);
+    const modifies = () => world.emu.requests.filter((q) => q.action === "ModifyDBInstance" && q.params.DBInstanceIdentifier === "cobalt-tmp-other-run").length;
+    world.sm.fail("PutSecretValue", "InternalServiceError", 2);
     await expect(handlers.PrepareInstance!({ instance: other })).rejects.toMatchObject({ name: "AwsUnavailable" });
     expect(modifies()).toBe(0);
     // Retried (as the definition does on AwsUnavailable), it creates the secret and then sets the password.
     const prepared = (await handlers.PrepareInstance!({ instance: other })) as InstanceRef;
     expect(prepared).toMatchObject({ secretId: "cobalt-backup/cobalt-tmp-other-run", phase: "working" });
     expect(modifies()).toBe(1);
-    expect(JSON.parse(sm.value("cobalt-backup/cobalt-tmp-other-run")!).password).toBe(emu.lastPasswordSetFor("cobalt-tmp-other-run"));
-    expect(JSON.stringify(prepared)).not.toContain(emu.lastPasswordSetFor("cobalt-tmp-other-run")!);
+    expect(JSON.parse(world.sm.value("cobalt-backup/cobalt-tmp-other-run")!).password).toBe(world.emu.lastPasswordSetFor("cobalt-tmp-other-run"));
+    expect(JSON.stringify(prepared)).not.toContain(world.emu.lastPasswordSetFor("cobalt-tmp-other-run")!);
   });
 
   it("retention removes an unfinished backup older than the grace period from the store", async () => {
-    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "lambda/shop/20200101T000000.000Z/data/public.items/0.zst", Body: "x" }));
+    await world.s3.client.send(new PutObjectCommand({ Bucket: world.s3.bucket, Key: "lambda/shop/20200101T000000.000Z/data/public.items/0.zst", Body: "x" }));
     const r = await handlers.Retention!({ backupId: "shop/20260101T000000.000Z" });
     expect(r).toMatchObject({ removed: expect.arrayContaining(["shop/20200101T000000.000Z"]) });
-    const left = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "lambda/shop/20200101T000000.000Z/" }));
+    const left = await world.s3.client.send(new ListObjectsV2Command({ Bucket: world.s3.bucket, Prefix: "lambda/shop/20200101T000000.000Z/" }));
     expect(left.KeyCount ?? 0).toBe(0);
   });
 });
