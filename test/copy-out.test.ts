@@ -3,7 +3,8 @@
  * around it stays the library's. Against a real server: the bytes are exactly the library's, in
  * socket-sized chunks (reading rests after a small read, so reads are not the server's 8 KiB); a
  * notice inside the copy does not end it; an error in the middle of the rows fails the stream with
- * the server's message and leaves the connection usable.
+ * the server's message and leaves the connection usable; statements before the COPY in the same
+ * query are passed over (their error fails the stream).
  */
 import pg from "pg";
 import { createRequire } from "node:module";
@@ -69,4 +70,23 @@ it("an error in the middle of the rows fails the stream with the server's messag
 
 it("an empty result ends at once", async () => {
   expect(await collect(client.query(copyOut("COPY (SELECT 1 WHERE false) TO STDOUT")))).toEqual([]);
+});
+
+it("statements before the COPY run in its round trip, and an error in one fails the stream before any row", async () => {
+  // How a worker locks a table NOWAIT and reads it at once.
+  await client.query("BEGIN");
+  try {
+    const sql = "SAVEPOINT s; LOCK TABLE t IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT s; COPY t TO STDOUT";
+    const ours = Buffer.concat(await collect(client.query(copyOut(sql))));
+    const theirs = Buffer.concat(await collect(client.query(copyTo("COPY t TO STDOUT"))));
+    expect(ours.equals(theirs)).toBe(true);
+    const refused = client.query(copyOut("SAVEPOINT s; SELECT pg_catalog.pg_sleep(0) FROM missing_table; COPY t TO STDOUT"));
+    const chunks: Buffer[] = [];
+    await expect((async () => { for await (const ch of refused) chunks.push(ch as Buffer); })()).rejects.toMatchObject({ code: "42P01" });
+    expect(chunks).toEqual([]);
+    await client.query("ROLLBACK TO SAVEPOINT s");
+    expect((await client.query("SELECT count(*)::int AS n FROM t")).rows[0].n).toBe(60000);
+  } finally {
+    await client.query("ROLLBACK");
+  }
 });

@@ -413,7 +413,7 @@ describe("6: a backup whose source connection is killed mid-COPY", () => {
     const dest = tempDir("interrupted", false);
     const sql = (q: string) => c.query(db, q);
     const copying = `SELECT a.pid FROM pg_stat_activity a WHERE a.application_name = 'cobalt-backup' AND a.datname = current_database()
-                       AND a.state = 'active' AND a.query LIKE 'COPY %"public"."big_a"%'`;
+                       AND a.state = 'active' AND a.query LIKE '%COPY %"public"."big_a"%'`;
 
     const { child, done } = startCli(["backup", "--source", c.url(db), "--dest", fileUrl(dest), "--jobs", "2", "--json"]);
     let exited = false;

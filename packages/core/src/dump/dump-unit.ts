@@ -1,4 +1,5 @@
 import { copyOut } from "../pg/copy-out.js";
+import { qname } from "../pg/sql.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
 import { Failure, type ResultAsync } from "../result.js";
 import { backupPrefix } from "../object/backup-id.js";
@@ -128,6 +129,24 @@ async function objectSize(store: BackupStore, key: string): Promise<number | und
   return r.isOk() ? r.value.find((o) => o.key === key)?.bytes : undefined;
 }
 
+export interface UnitRunOptions {
+  attempt: string;
+  format: ObjectEncoding;
+  persistMarker?: boolean;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((p: UnitProgress) => void) | undefined;
+  onRaw?: (bytes: number, lines: number) => void;
+  /**
+   * Lock the table `NOWAIT` in the COPY's own round trip, as pg_dump's workers do: a lock that
+   * cannot be granted at once (an exclusive lock queued behind the coordinator's) is reported as
+   * `lock-unavailable`, the transaction intact, instead of waiting behind it forever.
+   */
+  lockNowait?: boolean;
+}
+
+const LOCK_SAVEPOINT = "cobalt_lock";
+const LOCK_UNAVAILABLE = "55P03";
+
 /**
  * Runs one unit on a connection already inside the transaction it must read (the live dump's
  * shared snapshot, or a frozen source's own): COPY (or the large objects) into its object, then
@@ -138,8 +157,10 @@ export async function runUnit(
   store: BackupStore,
   plan: DumpPlan,
   unit: PlanUnit,
-  opts: { attempt: string; format: ObjectEncoding; persistMarker?: boolean; signal?: AbortSignal | undefined; onProgress?: ((p: UnitProgress) => void) | undefined; onRaw?: (bytes: number, lines: number) => void },
-): Promise<UnitRunResult> {
+  opts: UnitRunOptions & { lockNowait?: false },
+): Promise<UnitRunResult>;
+export async function runUnit(client: PgClient, store: BackupStore, plan: DumpPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable">;
+export async function runUnit(client: PgClient, store: BackupStore, plan: DumpPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable"> {
   const prefix = backupPrefix(plan.id);
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
   const display = t ? `${t.schema}.${t.table}` : "large objects";
@@ -151,11 +172,13 @@ export async function runUnit(
     opts.onRaw?.(bytes, lines);
     opts.onProgress?.({ unit: unit.unit, table: display, rows, rawBytes });
   };
+  const locking = unit.kind === "table" && opts.lockNowait === true;
   let written;
   try {
+    const lock = locking ? `SAVEPOINT ${LOCK_SAVEPOINT}; LOCK TABLE ${qname(t!.schema, t!.table)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT ${LOCK_SAVEPOINT}; ` : "";
     const source =
       unit.kind === "table"
-        ? client.query(copyOut(unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
+        ? client.query(copyOut(lock + unitCopySql({ schema: t!.schema, name: t!.table, columns: t!.columns }, unit.range)))
         : largeObjectStream(client, await listLargeObjects(client));
     // COPY text can be twice the heap size (bytea as hex): a generous estimate for part sizing.
     written = await writeOrThrow(store, `${prefix}${unit.key}`, source, {
@@ -166,6 +189,10 @@ export async function runUnit(
     });
   } catch (cause) {
     if (cause instanceof Failure) throw cause;
+    if (locking && (cause as { code?: string }).code === LOCK_UNAVAILABLE && rows === 0) {
+      await client.query(`ROLLBACK TO SAVEPOINT ${LOCK_SAVEPOINT}; RELEASE SAVEPOINT ${LOCK_SAVEPOINT}`);
+      return "lock-unavailable";
+    }
     if (unit.kind === "large-objects") fail({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
     return fail({ _tag: "CopyFailed", table: display, message: `reading table ${display}${unitLabel(plan, unit)} failed: ${causeMessage(cause)}`, retryable: true });
   }

@@ -140,8 +140,11 @@ class UnitRun {
     }
   }
 
-  /** Runs one unit on a client and records it; a failure stops every worker. */
-  async run(client: PgClient, plan: DumpPlan, unit: PlanUnit, format: ReturnType<typeof formatOf>["format"]): Promise<void> {
+  /**
+   * Runs one unit on a client and records it; a failure stops every worker. With `lockNowait`, a
+   * table whose lock cannot be granted at once is not read: false.
+   */
+  async run(client: PgClient, plan: DumpPlan, unit: PlanUnit, format: ReturnType<typeof formatOf>["format"], lockNowait = false): Promise<boolean> {
     const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
     const parts = unit.kind === "table" ? plan.units.filter((u) => u.kind === "table" && u.table === unit.table).length : 1;
     const streaming = { table: t ? `${t.schema}.${t.table}` : "large objects", ...(parts > 1 && unit.kind === "table" ? { chunk: `${unit.part + 1}/${parts}` } : {}), rows: 0, rawBytes: 0 };
@@ -157,8 +160,11 @@ class UnitRun {
         streaming.rawBytes += bytes;
         this.report({ streaming: { ...streaming } });
       },
+      lockNowait,
     });
+    if (r === "lock-unavailable") return false;
     this.finished(plan, unit, r.marker, false);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -202,14 +208,16 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     // Units of tables a worker cannot lock at once go to the coordinator, which has held their lock from the start.
     const deferred: PlanUnit[] = [];
     let next = 0;
+    // The coordinator has held an ACCESS SHARE lock on every table since the start, so a DDL
+    // statement (ALTER TABLE) that came since waits for it; a worker's plain lock would queue
+    // behind that statement and wait for the end of the backup, which waits for the worker.
+    // Workers lock NOWAIT, as pg_dump's do; what they cannot lock is the coordinator's to copy.
     const workerLoop = async (client: PgClient) => {
       while (run.firstError === undefined) {
         const unit = queue[next++];
         if (!unit) return;
         try {
-          const t = plan.tables[(unit as Extract<PlanUnit, { kind: "table" }>).table]!;
-          if (await lockNowait(client, t)) await run.run(client, plan, unit, format);
-          else deferred.push(unit);
+          if (!(await run.run(client, plan, unit, format, true))) deferred.push(unit);
         } catch (cause) {
           run.stop(asFailure(cause, plan, unit));
           return;
@@ -345,23 +353,6 @@ async function checkWritable(store: BackupStore): Promise<void> {
 async function deleteUnder(store: BackupStore, prefix: string): Promise<void> {
   const listed = await store.list(prefix);
   if (listed.isOk() && listed.value.length > 0) await store.delete(listed.value.map((o) => o.key)).match(() => {}, () => {});
-}
-
-/**
- * Takes a worker's lock on a table with NOWAIT, as pg_dump's workers do. The coordinator has held
- * an ACCESS SHARE lock on every table since the start, so a DDL statement (ALTER TABLE) that came
- * since then waits for it; a worker's plain lock would queue behind that statement and wait for
- * the end of the backup, which waits for the worker. False: the table is the coordinator's to copy.
- */
-async function lockNowait(client: PgClient, table: { schema: string; table: string }): Promise<boolean> {
-  try {
-    await client.query(`SAVEPOINT cobalt_lock; LOCK TABLE ${qname(table.schema, table.table)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT cobalt_lock`);
-    return true;
-  } catch (e) {
-    if ((e as { code?: string }).code !== "55P03") throw e;
-    await client.query("ROLLBACK TO SAVEPOINT cobalt_lock; RELEASE SAVEPOINT cobalt_lock");
-    return false;
-  }
 }
 
 /** Starts the coordinator's snapshot transaction and exports it for the workers. */
