@@ -8,7 +8,9 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConnectionStringError, parseConnection, passwordFromFile, toEnv, toUri } from "../../packages/cli/src/adapters/connection-string.ts";
+import type pg from "pg";
+import { ConnectionStringError, connectWith, parseConnection, passwordFromFile, toEnv, toUri, type TlsMemory } from "../../packages/cli/src/adapters/connection-string.ts";
+import { count } from "../../packages/cli/src/output.ts";
 
 const home = mkdtempSync(join(tmpdir(), "cobalt-connstr-"));
 const env = (vars: Record<string, string> = {}) => ({ HOME: home, ...vars });
@@ -103,4 +105,39 @@ describe("the password file", () => {
 it("toEnv gives psql the same connection", () => {
   const s = parseConnection("postgresql://app:pw@db.example.net:6432/prod", env());
   expect(toEnv(s)).toEqual({ PGHOST: "db.example.net", PGPORT: "6432", PGUSER: "app", PGDATABASE: "prod", PGPASSWORD: "pw", PGSSLMODE: "prefer" });
+});
+
+describe("sslmode=prefer against a server without TLS", () => {
+  /** A client class that records each attempt's TLS setting; the server refuses TLS as PostgreSQL does. */
+  const serverWithoutTls = (attempts: unknown[]) =>
+    class {
+      constructor(private readonly config: pg.ClientConfig) {}
+      on() {}
+      async connect() {
+        attempts.push(this.config.ssl);
+        if (this.config.ssl) throw new Error("The server does not support SSL connections");
+      }
+      async end() {}
+    } as unknown as typeof pg.Client;
+
+  it("falls back without TLS, and the target's later connections go straight there", async () => {
+    const attempts: unknown[] = [];
+    const Client = serverWithoutTls(attempts);
+    const s = parseConnection("postgresql://app@db.internal:5432/prod", env());
+    const memory: TlsMemory = new Map();
+    await connectWith(Client, s, memory);
+    expect(attempts.map(Boolean)).toEqual([true, false]);
+    await connectWith(Client, s, memory);
+    await connectWith(Client, s, memory);
+    expect(attempts.map(Boolean)).toEqual([true, false, false, false]);
+    // Without the memory (another target), TLS is tried first again.
+    await connectWith(Client, s);
+    expect(attempts.map(Boolean)).toEqual([true, false, false, false, true, false]);
+  });
+});
+
+describe("counts in messages", () => {
+  it("groups thousands", () => {
+    expect([0, 7, 999, 1000, 1547737, -12345, 1234.5].map(count)).toEqual(["0", "7", "999", "1,000", "1,547,737", "-12,345", "1,234.5"]);
+  });
 });

@@ -228,19 +228,28 @@ function clientConfig(s: ConnectionSettings, e: Endpoint, ssl: pg.ClientConfig["
 }
 
 /**
+ * Which TLS setting an endpoint took, by `host:port`: libpq falls back on the same connection,
+ * node-postgres needs a new one (a backend started for nothing), so later connections of the same
+ * target (a backup's workers) start with the setting that worked.
+ */
+export type TlsMemory = Map<string, number>;
+
+/**
  * Connects as libpq would: each endpoint in order, and on each the TLS settings sslmode allows
  * (prefer: TLS, then without it). Rejects with the last error.
  */
-export async function connectWith(Client: typeof pg.Client, s: ConnectionSettings): Promise<pg.Client> {
+export async function connectWith(Client: typeof pg.Client, s: ConnectionSettings, memory: TlsMemory = new Map()): Promise<pg.Client> {
   let last: unknown;
   for (const e of s.endpoints) {
     const attempts = sslAttempts(s, e);
-    for (let i = 0; i < attempts.length; i++) {
+    const at = `${e.address ?? e.host}:${e.port}`;
+    for (let i = memory.get(at) ?? 0; i < attempts.length; i++) {
       const client = new Client(clientConfig(s, e, attempts[i]));
       // A server that closes the connection mid-COPY must fail the stream, not crash the process.
       client.on("error", () => {});
       try {
         await client.connect();
+        if (i > 0) memory.set(at, i);
         return client;
       } catch (err) {
         last = err;

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { PgConnect } from "@cobalt-backup/core";
 import { UsageError } from "../usage-error.js";
-import { ConnectionStringError, connectWith, parseConnection, toEnv, toUri, type ConnectionSettings } from "./connection-string.js";
+import { ConnectionStringError, connectWith, parseConnection, toEnv, toUri, type ConnectionSettings, type TlsMemory } from "./connection-string.js";
 
 export interface PostgresTarget {
   connect: PgConnect;
@@ -36,16 +36,16 @@ export function postgresTarget(value: string, what: string): PostgresTarget {
   return targetOf(settings);
 }
 
-function targetOf(settings: ConnectionSettings): PostgresTarget {
+function targetOf(settings: ConnectionSettings, tls: TlsMemory = new Map()): PostgresTarget {
   const first = settings.endpoints[0]!;
   return {
-    connect: () => connectWith(pg.Client, settings),
+    connect: () => connectWith(pg.Client, settings, tls),
     host: first.host,
     port: first.port,
     database: settings.database,
     user: settings.user,
     display: toUri(settings),
-    withDatabase: (database) => targetOf({ ...settings, database }),
+    withDatabase: (database) => targetOf({ ...settings, database }, tls),
     secretUrl: () => toUri(settings, { includePassword: true }),
     env: () => toEnv(settings),
   };
