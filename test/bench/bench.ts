@@ -7,7 +7,8 @@
  * Env: COBALT_BENCH_SCALE (default 1: ~100 MiB and ~400 MiB of table data; at the larger size one
  *      table holds about 90 % of it: the dominant-table shape of an application database),
  *      COBALT_BENCH_JOBS (default 2), COBALT_BENCH_SMALL_TABLES (default 200),
- *      COBALT_BENCH_REPEAT (default 1: each timed command runs this many times, the median counts),
+ *      COBALT_BENCH_REPEAT (default 1: each timed command runs this many times, in rounds of one run of
+ *      each tool, so a slow stretch of the machine slows all of them; the median counts),
  *      COBALT_BENCH_RSS=proc (poll /proc instead of using /usr/bin/time),
  *      COBALT_BENCH_SIZES (default "small,large": which sizes run),
  *      COBALT_BENCH_RESTORE_ONLY=1 (each backup runs once, the S3 one not at all: only restores repeat).
@@ -139,17 +140,28 @@ async function measure(work: string, cmd: string, args: string[]): Promise<Run> 
   return { command, seconds, peakRssBytes, stdout, stderr };
 }
 
+/** One command of a comparison: what it runs, and what must happen before each run. */
+interface Timed {
+  cmd: string;
+  args: () => string[];
+  prepare?: () => Promise<void> | void;
+}
+
 /**
- * Runs `prepare` then the command REPEAT times and returns the run of median wall time (its RSS
- * and output with it): one slow run on a shared machine does not decide a ratio.
+ * Runs the commands in rounds, each once per round, `repeat` rounds, and returns each command's
+ * run of median wall time (its RSS and output with it). Rounds, not one command's runs in a row:
+ * a slow stretch of a shared machine then slows every tool compared, not whichever ran during it.
  */
-async function measureMedian(work: string, cmd: string, args: () => string[], prepare: () => Promise<void> | void = () => {}, repeat = REPEAT): Promise<Run> {
-  const runs: Run[] = [];
+async function measureRounds(work: string, commands: Record<string, Timed>, repeat = REPEAT): Promise<Record<string, Run>> {
+  const runs = new Map(Object.keys(commands).map((k) => [k, [] as Run[]]));
   for (let i = 0; i < repeat; i++) {
-    await prepare();
-    runs.push(await measure(work, cmd, args()));
+    for (const [k, c] of Object.entries(commands)) {
+      await c.prepare?.();
+      runs.get(k)!.push(await measure(work, c.cmd, c.args()));
+    }
   }
-  return runs.sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
+  const median = (r: Run[]) => [...r].sort((a, b) => a.seconds - b.seconds)[Math.floor(r.length / 2)]!;
+  return Object.fromEntries([...runs].map(([k, r]) => [k, median(r)]));
 }
 
 /** The CLI's --json result: its last stdout line. */
@@ -190,17 +202,25 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
 
   log(`[${size.label}] backups`);
   const fresh = (path: string) => () => rmSync(path, { recursive: true, force: true });
-  const backupRepeat = RESTORE_ONLY ? 1 : REPEAT;
-  const fc = await measureMedian(work, "pg_dump", () => ["-Fc", "-f", fcFile, "-d", db.url], fresh(fcFile), backupRepeat);
-  const fd = await measureMedian(work, "pg_dump", () => ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url], fresh(fdDir), backupRepeat);
   // Each run its own store, so the median run's backup is the one restored and measured.
   let storeRun = 0;
-  const ours = await measureMedian(work, COMMAND, () => ["backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"], undefined, backupRepeat);
+  let s3Run = 0;
+  const ourBackup: Timed = { cmd: COMMAND, args: () => ["backup", "--source", db.url, "--dest", pathToFileURL(join(storeDir, String(++storeRun))).href, "--jobs", String(JOBS), "--json"] };
+  const backups = await measureRounds(
+    work,
+    {
+      fc: { cmd: "pg_dump", args: () => ["-Fc", "-f", fcFile, "-d", db.url], prepare: fresh(fcFile) },
+      fd: { cmd: "pg_dump", args: () => ["-Fd", "-j", String(JOBS), "-f", fdDir, "-d", db.url], prepare: fresh(fdDir) },
+      ours: ourBackup,
+      ...(RESTORE_ONLY ? {} : { oursS3: { cmd: COMMAND, args: () => ["backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"] } }),
+    },
+    RESTORE_ONLY ? 1 : REPEAT,
+  );
+  const [fc, fd, ours] = [backups.fc!, backups.fd!, backups.ours!];
   const backupResult = cliResult(ours);
   const id = String(backupResult.id);
   const oursStore = String(backupResult.location);
-  let s3Run = 0;
-  const oursS3 = RESTORE_ONLY ? ours : await measureMedian(work, COMMAND, () => ["backup", "--source", db.url, "--dest", `s3://${s3.bucket}/${size.label}-${++s3Run}`, "--endpoint", s3.endpoint, "--jobs", String(JOBS), "--json"]);
+  const oursS3 = backups.oursS3 ?? ours;
   const s3Result = RESTORE_ONLY ? {} : cliResult(oursS3);
 
   log(`[${size.label}] restores`);
@@ -210,8 +230,11 @@ async function benchSize(cluster: Cluster, work: string, size: (typeof SIZES)[nu
     await cluster.query("postgres", `DROP DATABASE IF EXISTS "${name}"`);
     await cluster.createDatabase(name);
   };
-  const pr = await measureMedian(work, "pg_restore", () => ["-j", String(JOBS), "-d", cluster.url(pgTarget), fdDir], recreate(pgTarget));
-  const or = await measureMedian(work, COMMAND, () => ["restore", "--from", oursStore, "--backup", id, "--target", cluster.url(ourTarget), "--jobs", String(JOBS), "--json"], recreate(ourTarget));
+  const restores = await measureRounds(work, {
+    pr: { cmd: "pg_restore", args: () => ["-j", String(JOBS), "-d", cluster.url(pgTarget), fdDir], prepare: recreate(pgTarget) },
+    or: { cmd: COMMAND, args: () => ["restore", "--from", oursStore, "--backup", id, "--target", cluster.url(ourTarget), "--jobs", String(JOBS), "--json"], prepare: recreate(ourTarget) },
+  });
+  const [pr, or] = [restores.pr!, restores.or!];
   const restoreResult = cliResult(or);
 
   // Timings of a restore that lost data would be meaningless.
