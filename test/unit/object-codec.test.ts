@@ -6,6 +6,7 @@ import { memoryStore } from "../support/memory-store.ts";
 
 const text = Buffer.from("1\tone\n2\t\\N\n".repeat(5_000));
 const read = async (r: Readable) => Buffer.concat(await r.toArray());
+const store = (s: ReturnType<typeof memoryStore>) => s.objects.get("k")!;
 
 describe("writeObject and readObject", () => {
   it.each(["zstd", "gzip", "none"] as const)("%s, encrypted or not, round-trips the bytes and records both digests", async (compression: Compression) => {
@@ -55,6 +56,44 @@ describe("writeObject and readObject", () => {
     const store = { ...memoryStore(), put: () => { throw new TypeError("socket.write is not a function"); } };
     const r = await writeObject(store, "k", Readable.from([text]), { compression: "none" });
     expect(r._unsafeUnwrapErr()).toMatchObject({ _tag: "StoreFailed", storeError: { _tag: "StoreIOFailed" } });
+  });
+
+  it.each(["zstd", "gzip", "none"] as const)("%s: an object expected small is encoded in one piece, with the digests and rows a stream gives", async (compression: Compression) => {
+    const chunks = [text.subarray(0, 1000), text.subarray(1000)];
+    const whole = memoryStore();
+    const pieces: number[] = [];
+    const a = (await writeObject(whole, "k", Readable.from(chunks), { compression, expectedBytes: text.length, onRaw: (b) => pieces.push(b) }))._unsafeUnwrap();
+    const b = (await writeObject(memoryStore(), "k", Readable.from(chunks), { compression }))._unsafeUnwrap();
+    expect(pieces).toEqual([text.length]);
+    // Encoded in one call, a zstd frame records its content size (frame header descriptor, byte 4).
+    if (compression === "zstd") expect(store(whole)[4]! & 0xe0).not.toBe(0);
+    expect({ rawBytes: a.rawBytes, rawSha256: a.rawSha256, rawLines: a.rawLines }).toEqual({ rawBytes: b.rawBytes, rawSha256: b.rawSha256, rawLines: b.rawLines });
+    const opened = await readObject(whole, "k", a, { compression, encrypted: false });
+    expect((await read(opened._unsafeUnwrap())).equals(text)).toBe(true);
+  });
+
+  it("an object larger than expected is streamed after all, from its first byte", async () => {
+    // Past the 4 MiB an object may have to be encoded in one piece.
+    const big = Buffer.concat(Array.from({ length: 100 }, () => text));
+    const store = memoryStore();
+    const pieces: number[] = [];
+    const chunks = Array.from({ length: Math.ceil(big.length / 65536) }, (_, i) => big.subarray(i * 65536, (i + 1) * 65536));
+    const written = (await writeObject(store, "k", Readable.from(chunks), { compression: "zstd", expectedBytes: 1024, onRaw: (b) => pieces.push(b) }))._unsafeUnwrap();
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(written).toMatchObject({ rawBytes: big.length, rawLines: 1_000_000 });
+    const opened = await readObject(store, "k", written, { compression: "zstd", encrypted: false });
+    expect((await read(opened._unsafeUnwrap())).equals(big)).toBe(true);
+  });
+
+  it("an object expected small whose source fails is the source's error, and nothing of it is stored", async () => {
+    const store = memoryStore();
+    const failing = Readable.from((async function* () {
+      yield Buffer.from("partial\n");
+      throw new Error("the COPY stream broke");
+    })());
+    const r = await writeObject(store, "k", failing, { compression: "zstd", expectedBytes: 100 });
+    expect(r._unsafeUnwrapErr()).toMatchObject({ _tag: "SourceFailed", message: expect.stringMatching(/the COPY stream broke/) });
+    expect([...store.objects.keys()]).toEqual([]);
   });
 
   it("object keys end in the compression's suffix, then .age when encrypted", () => {

@@ -1,4 +1,5 @@
-import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from "node:zlib";
+import { promisify } from "node:util";
+import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress, gzip, zstdCompress, type ZstdOptions, type ZlibOptions } from "node:zlib";
 import { PassThrough, type Transform } from "node:stream";
 
 export type Compression = "zstd" | "gzip" | "none";
@@ -12,18 +13,39 @@ export const DEFAULT_LEVEL: Record<Compression, number | undefined> = { zstd: 1,
 
 export const suffix = (c: Compression): string => ({ zstd: ".zst", gzip: ".gz", none: "" })[c];
 
+const zstdOptions = (level: number | undefined): ZstdOptions => ({
+  // Output in large chunks too: each one is a trip to the thread pool and a write.
+  chunkSize: 256 * 1024,
+  params: { [constants.ZSTD_c_compressionLevel]: level ?? 3, [constants.ZSTD_c_checksumFlag]: 1 },
+});
+const gzipOptions = (level: number | undefined): ZlibOptions => ({ level: level ?? 6, chunkSize: 256 * 1024 });
+
 export function compressor(c: Compression, level = DEFAULT_LEVEL[c]): Transform {
   switch (c) {
     case "zstd":
-      return createZstdCompress({
-        // Output in large chunks too: each one is a trip to the thread pool and a write.
-        chunkSize: 256 * 1024,
-        params: { [constants.ZSTD_c_compressionLevel]: level ?? 3, [constants.ZSTD_c_checksumFlag]: 1 },
-      });
+      return createZstdCompress(zstdOptions(level));
     case "gzip":
-      return createGzip({ level: level ?? 6, chunkSize: 256 * 1024 });
+      return createGzip(gzipOptions(level));
     case "none":
       return new PassThrough();
+  }
+}
+
+const zstdAsync = promisify(zstdCompress);
+const gzipAsync = promisify(gzip);
+
+/**
+ * The same encoding as `compressor`, of bytes already in memory, in one call on the thread pool.
+ * A zstd frame then also records its content size; any zstd reader opens both.
+ */
+export async function compressBuffer(c: Compression, bytes: Buffer, level = DEFAULT_LEVEL[c]): Promise<Buffer> {
+  switch (c) {
+    case "zstd":
+      return zstdAsync(bytes, { ...zstdOptions(level), pledgedSrcSize: bytes.length });
+    case "gzip":
+      return gzipAsync(bytes, gzipOptions(level));
+    case "none":
+      return bytes;
   }
 }
 

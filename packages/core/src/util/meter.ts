@@ -1,6 +1,13 @@
 import { createHash, type Hash } from "node:crypto";
 import { Transform, Writable, type TransformCallback } from "node:stream";
 
+/** Newline bytes: in COPY text, the rows. */
+export function countLines(chunk: Buffer): number {
+  let lines = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  return lines;
+}
+
 /**
  * Passes bytes through unchanged while counting them, hashing them (sha256) and counting
  * newline bytes, which in COPY text format is exactly the number of rows.
@@ -22,8 +29,7 @@ export class Meter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
-    let lines = 0;
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    const lines = countLines(chunk);
     this.lines += lines;
     this.hash?.update(chunk);
     this.onChunk?.(chunk.length, lines);
