@@ -1,9 +1,9 @@
+import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ResultAsync, err, ok, type Result } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
-import { createHash } from "node:crypto";
 import { Meter, countLines } from "../util/meter.js";
 import { Coalesce, readHead, readableOf } from "../util/readable.js";
 import { compressBuffer, compressor } from "./compression.js";
@@ -52,8 +52,9 @@ export function writeObject(store: BackupStore, key: string, source: Readable, o
 
 /**
  * An object expected to be no larger than this (most tables of an application) is read whole and
- * encoded in one call: the same bytes as streamed, without a chain of streams and a compression
- * context per object. On the bench's 200 small tables that was about half a worker's time.
+ * encoded in one call: the same digests and rows as streamed, without a chain of streams and a
+ * compression context per object. On the bench's 200 small tables alone, the backup's CPU went from
+ * 2.21 s to 2.02 s.
  */
 export const WHOLE_OBJECT_BYTES = 4 * 2 ** 20;
 
