@@ -32,8 +32,9 @@ let ec2: EC2Client;
 let source: InstanceInfo;
 
 beforeAll(async () => {
-  // pageSize 2: Describe* answers come in pages, so Marker handling is exercised too.
-  emu = await startRdsEmulator({ pageSize: 2, delays: { createDelayMs: 300, modifyDelayMs: 300, deleteDelayMs: 300, snapshotDelayMs: 300 } });
+  // pageSize 2: Describe* answers come in pages, so Marker handling is exercised too. Deleting
+  // lasts a second: under a loaded test run, a shorter state was over before the test looked.
+  emu = await startRdsEmulator({ pageSize: 2, delays: { createDelayMs: 300, modifyDelayMs: 300, deleteDelayMs: 1000, snapshotDelayMs: 300 } });
   rds = new RDSClient(emu.clientConfig);
   ec2 = new EC2Client(emu.clientConfig);
   source = await emu.createSourceInstance({ id: "production-blue", masterPassword: SOURCE_PASSWORD, tags: { env: "production" }, vpcSecurityGroupIds: ["sg-0prod"], subnetGroupName: "prod-subnets" });
