@@ -85,6 +85,8 @@ export async function startS3(bucket = "cobalt-test"): Promise<S3Server> {
     env: { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: "us-east-1" },
     pendingUploads: () => multipart.uploads(bucket).map(({ key, uploadId, parts }) => ({ key, uploadId, parts })),
     async stop() {
+      // A request left half-sent (a client killed mid-part) would keep close() waiting for ever.
+      (server as unknown as { httpServer?: { closeAllConnections(): void } }).httpServer?.closeAllConnections();
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
