@@ -3,6 +3,7 @@ import { captureSchema } from "../schema/capture.js";
 import type { SchemaCapture, TableData } from "../schema/model.js";
 import { MANIFEST_KEY, type BackupSource } from "../manifest/manifest.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
+import type { QueryPool } from "../pg/query-pool.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { ident, qname } from "../pg/sql.js";
 import type { ResultAsync } from "../result.js";
@@ -199,6 +200,8 @@ export async function makePlan(
     signal?: AbortSignal | undefined;
     /** Runs right after the schema is read (a live dump locks the tables there). */
     afterCapture?: (schema: SchemaCapture) => Promise<void>;
+    /** Reads the catalogs (default: `client`); a pool of connections in the same snapshot reads them side by side. */
+    catalog?: QueryPool;
   },
 ): Promise<DumpPlan> {
   const t0 = performance.now();
@@ -206,7 +209,7 @@ export async function makePlan(
   const info = await snapshotInfo(client);
   // Where the server runs only shapes this plan's default; the manifest describes the source.
   const { sharesHost: _sharesHost, ...sourceFacts } = info;
-  const captured = await captureSchema(client);
+  const captured = await captureSchema(input.catalog ?? client);
   if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
   const schema = (captured as { value: SchemaCapture }).value;
   await input.afterCapture?.(schema);

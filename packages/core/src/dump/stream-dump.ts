@@ -1,5 +1,6 @@
 import type { Manifest } from "../manifest/manifest.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
+import { QueryPool } from "../pg/query-pool.js";
 import { qname } from "../pg/sql.js";
 import { Failure, type ResultAsync } from "../result.js";
 import type { SchemaCapture } from "../schema/model.js";
@@ -193,11 +194,13 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     deps.signal?.throwIfAborted();
     const snapshot = await exportSnapshot(coordinator);
     run.report();
-    // Workers connect and join the snapshot while the coordinator reads the schema.
+    // Workers connect and join the snapshot while the coordinator reads the schema, and help it
+    // read the catalogs from the moment they are in the snapshot.
+    const catalog = new QueryPool([coordinator]);
     joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
     // Settled even when planning fails first: no rejection goes unhandled.
-    for (const j of joining) j.catch(() => {});
-    const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, afterCapture: (schema) => lockTables(coordinator, schema) });
+    for (const j of joining) j.then((worker) => catalog.add(worker), () => {});
+    const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, catalog, afterCapture: (schema) => lockTables(coordinator, schema) });
     const { format } = formatOf(plan, input.encryption);
     const jobs = Math.max(1, Math.min(input.jobs, plan.units.filter((u) => u.kind === "table").length));
     const joined = await Promise.all(joining);

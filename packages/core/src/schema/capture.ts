@@ -1,9 +1,10 @@
+import { QueryPool, type Queryable } from "../pg/query-pool.js";
 import type { PgClient } from "../pg/session.js";
 import { ResultAsync, errAsync, okAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
 import type { SchemaError } from "./errors.js";
 import type { DdlItem, DdlNode, SchemaCapture } from "./model.js";
-import { orderItems } from "./order.js";
+import { orderNodes, readDependencies } from "./order.js";
 import { capturePostData } from "./post-data.js";
 import { capturePrivileges } from "./privileges.js";
 import { captureRoles } from "./roles.js";
@@ -17,8 +18,9 @@ import { findUnsupported } from "./unsupported.js";
  * transaction the caller holds (the dump's exported snapshot), with `search_path = ''` so every
  * name the server prints is schema-qualified.
  */
-export function captureSchema(client: PgClient): ResultAsync<SchemaCapture, SchemaError> {
-  return ResultAsync.fromPromise(run(client), (cause): SchemaError => ({
+export function captureSchema(client: PgClient | QueryPool): ResultAsync<SchemaCapture, SchemaError> {
+  // One connection runs one query at a time: its queries queue in a pool of one.
+  return ResultAsync.fromPromise(run(client instanceof QueryPool ? client : new QueryPool([client])), (cause): SchemaError => ({
     _tag: "CatalogQueryFailed",
     what: "schema capture",
     message: `reading the catalogs failed: ${causeMessage(cause)}${lockTableHint(cause)}`,
@@ -34,30 +36,42 @@ const lockTableHint = (cause: unknown): string =>
     ? "; the server's lock table is too small for this many tables and views: raise max_locks_per_transaction (pg_dump needs the same)"
     : "";
 
-async function run(client: PgClient): Promise<SchemaCapture | SchemaError> {
+async function run(client: Queryable): Promise<SchemaCapture | SchemaError> {
   const [{ v }] = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows as [{ v: string }];
   const versionNum = Number(v);
-  const problem = await findUnsupported(client);
-  if (problem) return problem;
-  const relations = await captureRelations(client, versionNum);
-  const simple = (items: DdlItem[]): DdlNode[] => items.map((item) => ({ item }));
-  const nodes = [
-    ...simple(await captureSchemas(client, versionNum)),
-    ...simple(await captureExtensions(client)),
-    ...simple(await captureCollations(client, versionNum)),
-    ...(await captureTypes(client, versionNum)),
-    ...(await captureRoutines(client, versionNum)),
-    ...relations.nodes,
-    ...(await capturePostData(client, versionNum)),
-  ].filter((n) => n.item.sql.trim() !== "");
-  const ordered = await orderItems(client, nodes);
+  // Independent reads, side by side when the client is a pool of connections. Relations first:
+  // its first query (which sizes and so locks every table) goes to the pool's preferred connection.
+  const relations = captureRelations(client, versionNum);
+  const problem = findUnsupported(client);
+  const parts = [
+    captureSchemas(client, versionNum).then(simple),
+    captureExtensions(client).then(simple),
+    captureCollations(client, versionNum).then(simple),
+    captureTypes(client, versionNum),
+    captureRoutines(client, versionNum),
+    relations.then((r) => r.nodes),
+    capturePostData(client, versionNum),
+  ];
+  const dependencies = readDependencies(client);
+  const privileges = capturePrivileges(client);
+  const all = [relations, problem, ...parts, dependencies, privileges];
+  // An unsupported object is the reason to give, even when a query about it failed meanwhile.
+  const settled = await Promise.allSettled(all);
+  const found = settled[1]!.status === "fulfilled" ? (settled[1]!.value as SchemaError | undefined) : undefined;
+  if (found) return found;
+  for (const s of settled) if (s.status === "rejected") throw s.reason;
+  const nodes = (await Promise.all(parts)).flat().filter((n) => n.item.sql.trim() !== "");
+  const ordered = orderNodes(nodes, await dependencies);
   if ("_tag" in ordered) return ordered;
+  const { matviews: captured, tables, sequences } = await relations;
   // Materialized views are refreshed in the order they were created: each after those it reads.
   const position = new Map(ordered.items.map((item, i) => [item.id, i]));
-  const matviews = [...relations.matviews].sort(
+  const matviews = [...captured].sort(
     (a, b) => position.get(`materialized view ${a.schema}.${a.name}`)! - position.get(`materialized view ${b.schema}.${b.name}`)!,
   );
-  const items = [...ordered.items, ...(await capturePrivileges(client))];
+  const items = [...ordered.items, ...(await privileges)];
   const roles = await captureRoles(client, items, versionNum);
-  return { serverVersionNum: versionNum, items, tables: relations.tables, sequences: relations.sequences, matviews, roles };
+  return { serverVersionNum: versionNum, items, tables, sequences, matviews, roles };
 }
+
+const simple = (items: DdlItem[]): DdlNode[] => items.map((item) => ({ item }));

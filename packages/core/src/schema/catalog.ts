@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { literal } from "../pg/sql.js";
 
 export { ident, literal, qname } from "../pg/sql.js";
@@ -22,7 +22,7 @@ export const notInternal = (catalog: string, oidExpr: string): string => `
 
 export const key = (catalog: string, oid: number | string): string => `${catalog}:${oid}`;
 
-export async function rows<T>(client: PgClient, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rows<T>(client: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
   return (await client.query(sql, params)).rows as T[];
 }
 

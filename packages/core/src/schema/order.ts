@@ -1,5 +1,5 @@
 import TinyQueue from "tinyqueue";
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { rows } from "./catalog.js";
 import type { SchemaError } from "./errors.js";
 import { POST_DATA_PHASE, type DdlItem, type DdlNode } from "./model.js";
@@ -41,20 +41,9 @@ export interface OrderedSchema {
   items: DdlItem[];
 }
 
-/**
- * Orders every item after what it depends on: pg_depend (views and rules through `pg_rewrite`,
- * defaults, CHECKs, index expressions, policies, domains, SQL-standard bodies), plus the data
- * boundary (pre-data before the load, post-data after it). Loops are repaired the way pg_dump's
- * `repairDependencyLoop` repairs them: a view in a loop becomes a placeholder before the data
- * and `CREATE OR REPLACE VIEW` after it; a materialized view or a SQL-standard function that
- * needs something created after the data (a primary key it groups by) moves after the data; a
- * table's or domain's CHECK constraint in a loop is split off and added after the data. What is
- * still circular is refused with the loop's members.
- *
- * O((V + E) log V) per pass; a pass repairs every disjoint loop it finds.
- */
-export async function orderItems(client: PgClient, nodes: readonly DdlNode[]): Promise<OrderedSchema | SchemaError> {
-  const deps = await rows<CatalogDependency>(
+/** The catalog's dependencies between user objects, as `orderNodes` takes them. */
+export async function readDependencies(client: Queryable): Promise<CatalogDependency[]> {
+  return rows<CatalogDependency>(
     client,
     // Normal and automatic dependencies, and extension membership. A sequence's automatic
     // dependency on the column that owns it is left out: OWNED BY is an item of its own, after both.
@@ -66,7 +55,6 @@ export async function orderItems(client: PgClient, nodes: readonly DdlNode[]): P
         AND NOT (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0
                  AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s WHERE s.oid = d.objid AND s.relkind = 'S'))`,
   );
-  return orderNodes(nodes, deps);
 }
 
 /** One pg_depend row, catalogs by name: `classid:objid` depends on `refclassid:refobjid`. */
@@ -79,7 +67,19 @@ export interface CatalogDependency {
   deptype: string;
 }
 
-/** The ordering itself, on dependencies already read: pure. */
+/**
+ * Orders every item after what it depends on: pg_depend (views and rules through `pg_rewrite`,
+ * defaults, CHECKs, index expressions, policies, domains, SQL-standard bodies), plus the data
+ * boundary (pre-data before the load, post-data after it). Loops are repaired the way pg_dump's
+ * `repairDependencyLoop` repairs them: a view in a loop becomes a placeholder before the data
+ * and `CREATE OR REPLACE VIEW` after it; a materialized view or a SQL-standard function that
+ * needs something created after the data (a primary key it groups by) moves after the data; a
+ * table's or domain's CHECK constraint in a loop is split off and added after the data. What is
+ * still circular is refused with the loop's members.
+ *
+ * O((V + E) log V) per pass; a pass repairs every disjoint loop it finds. Pure: the dependencies
+ * are read by `readDependencies`.
+ */
 export function orderNodes(nodes: readonly DdlNode[], deps: readonly CatalogDependency[]): OrderedSchema | SchemaError {
   const graph = buildGraph(nodes);
   graph.addCatalogDependencies(deps);

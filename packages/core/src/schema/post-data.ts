@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
 import { POST_DATA_PHASE, type DdlItem, type DdlNode } from "./model.js";
 
@@ -12,21 +12,22 @@ const USER_TABLE = `${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "t.oi
  * Everything that would change or reject data if it existed during the load: indexes,
  * constraints, triggers, rules, row-level security, extended statistics.
  */
-export async function capturePostData(client: PgClient, versionNum: number): Promise<DdlNode[]> {
+export async function capturePostData(client: Queryable, versionNum: number): Promise<DdlNode[]> {
   const wrap = (items: DdlItem[]) => items.map((item): DdlNode => ({ item }));
-  return [
-    ...(await indexesAndConstraints(client)),
-    ...wrap(await triggers(client)),
-    ...(await triggerClones(client)),
-    ...wrap(await rules(client)),
-    ...wrap(await policies(client)),
-    ...wrap(await statistics(client, versionNum)),
-    ...wrap(await largeObjectComments(client)),
-  ];
+  const parts = await Promise.all([
+    indexesAndConstraints(client),
+    triggers(client).then(wrap),
+    triggerClones(client),
+    rules(client).then(wrap),
+    policies(client).then(wrap),
+    statistics(client, versionNum).then(wrap),
+    largeObjectComments(client).then(wrap),
+  ]);
+  return parts.flat();
 }
 
 /** Large objects travel with the data; their comments are restored after them. */
-async function largeObjectComments(client: PgClient): Promise<DdlItem[]> {
+async function largeObjectComments(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<{ oid: string; comment: string }>(
     client,
     `SELECT l.oid::text AS oid, pg_catalog.obj_description(l.oid, 'pg_largeobject') AS comment
@@ -38,7 +39,7 @@ async function largeObjectComments(client: PgClient): Promise<DdlItem[]> {
   );
 }
 
-async function indexesAndConstraints(client: PgClient): Promise<DdlNode[]> {
+async function indexesAndConstraints(client: Queryable): Promise<DdlNode[]> {
   const indexes = await rows<{
     oid: number;
     nspname: string;
@@ -159,7 +160,7 @@ function enableStateSql(table: string, what: "TRIGGER" | "RULE", name: string, s
   return state !== "O" && FIRING[state] ? `\nALTER TABLE ${table} ${FIRING[state]} ${what} ${ident(name)};` : "";
 }
 
-async function triggers(client: PgClient): Promise<DdlItem[]> {
+async function triggers(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; tgname: string; table: string; tdisplay: string; def: string; tgenabled: string; comment: string | null }>(
     client,
     `SELECT g.oid, g.tgname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
@@ -185,7 +186,7 @@ async function triggers(client: PgClient): Promise<DdlItem[]> {
  * A trigger on a partitioned table is cloned onto every partition; a clone whose firing state
  * was changed on its partition (disabled on one, say) keeps that state.
  */
-async function triggerClones(client: PgClient): Promise<DdlNode[]> {
+async function triggerClones(client: Queryable): Promise<DdlNode[]> {
   const list = await rows<{ tgname: string; table: string; tdisplay: string; tgenabled: string; parent_oid: number }>(
     client,
     `SELECT g.tgname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
@@ -204,7 +205,7 @@ async function triggerClones(client: PgClient): Promise<DdlNode[]> {
   });
 }
 
-async function rules(client: PgClient): Promise<DdlItem[]> {
+async function rules(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; rulename: string; table: string; tdisplay: string; def: string; ev_enabled: string; comment: string | null }>(
     client,
     `SELECT r.oid, r.rulename, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
@@ -226,7 +227,7 @@ async function rules(client: PgClient): Promise<DdlItem[]> {
   });
 }
 
-async function policies(client: PgClient): Promise<DdlItem[]> {
+async function policies(client: Queryable): Promise<DdlItem[]> {
   const tables = await rows<{ table: string; tdisplay: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>(
     client,
     `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.relname) AS table,
@@ -268,7 +269,7 @@ async function policies(client: PgClient): Promise<DdlItem[]> {
   return items;
 }
 
-async function statistics(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+async function statistics(client: Queryable, versionNum: number): Promise<DdlItem[]> {
   const target = versionNum >= 170000 ? "s.stxstattarget" : "NULLIF(s.stxstattarget, -1)";
   const list = await rows<{ oid: number; nspname: string; stxname: string; def: string; target: number | null; comment: string | null }>(
     client,

@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, ident, notExtensionMember, notInternal, rows } from "./catalog.js";
 import type { DdlItem } from "./model.js";
 
@@ -44,7 +44,7 @@ const aclChanges = (acl: string, objtype: string, owner: string) => `
 const OWNED_BY_COLUMN = `(c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype = 'a'))`;
 
-export async function capturePrivileges(client: PgClient): Promise<DdlItem[]> {
+export async function capturePrivileges(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<AclRow>(
     client,
     `SELECT CASE WHEN ${OWNED_BY_COLUMN} THEN NULL
@@ -130,7 +130,7 @@ const privilegeItem = (kind: "owner" | "acl" | "default acl", name: string, sql:
 });
 
 /** ALTER DEFAULT PRIVILEGES: what future objects of a role (in a schema) get granted. */
-async function defaultPrivileges(client: PgClient): Promise<DdlItem[]> {
+async function defaultPrivileges(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<{ role: string; schema: string | null; objtype: string; changes: AclRow["changes"] }>(
     client,
     `SELECT pg_catalog.pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype AS objtype,

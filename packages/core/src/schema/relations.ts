@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, commentSql, ident, key, notExtensionMember, qname, rows } from "./catalog.js";
 import { groupBy } from "../util/group-by.js";
 import { POST_DATA_PHASE, type DdlItem, type DdlNode, type MatviewRef, type SequenceRef, type TableData } from "./model.js";
@@ -93,7 +93,7 @@ const node = (item: Omit<DdlItem, "section" | "phase">): DdlNode => ({ item: pre
 const checkId = (table: string, c: CheckRow) => `check constraint ${table}.${c.conname}`;
 
 /** Tables (plain, partitioned, partitions, inheritance children), sequences, views, materialized views. */
-export async function captureRelations(client: PgClient, versionNum: number): Promise<RelationCapture> {
+export async function captureRelations(client: Queryable, versionNum: number): Promise<RelationCapture> {
   const rels = await rows<RelRow>(
     client,
     `SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, c.relreplident,
@@ -113,9 +113,11 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
   const oids = rels.map((r) => r.oid);
   const stat = versionNum >= 170000 ? "a.attstattarget" : "NULLIF(a.attstattarget, -1)";
   const compression = versionNum >= 140000 ? "NULLIF(a.attcompression::text, '')" : "NULL::text";
-  const cols = await rows<ColRow>(
-    client,
-    `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  // What follows reads about those relations, side by side on a pool.
+  const [cols, checks, parents, seqs, notNulls] = await Promise.all([
+    rows<ColRow>(
+      client,
+      `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
             pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, d.oid AS attrdef_oid,
             CASE WHEN a.attcollation <> t.typcollation THEN
@@ -124,39 +126,39 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
                 WHERE co.oid = a.attcollation) END AS coll,
             a.attstorage, t.typstorage, ${stat} AS stattarget, ${compression} AS compression, a.attoptions,
             pg_catalog.col_description(a.attrelid, a.attnum) AS comment
-       FROM pg_catalog.pg_attribute a
-       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attrelid, a.attnum`,
-    [oids],
-  );
-  const checks = await rows<CheckRow>(
-    client,
-    `SELECT oid, conrelid, conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated, conislocal,
+         FROM pg_catalog.pg_attribute a
+         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attrelid, a.attnum`,
+      [oids],
+    ),
+    rows<CheckRow>(
+      client,
+      `SELECT oid, conrelid, conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated, conislocal,
             pg_catalog.obj_description(oid, 'pg_constraint') AS comment
-       FROM pg_catalog.pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[]) ORDER BY conrelid, conname`,
-    [oids],
-  );
-  const parents = await rows<{ inhrelid: number; parent: string; parent_oid: number }>(
-    client,
-    `SELECT i.inhrelid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.relname) AS parent, p.oid AS parent_oid
-       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
-       JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
-      WHERE i.inhrelid = ANY($1::oid[]) ORDER BY i.inhrelid, i.inhseqno`,
-    [oids],
-  );
-  const seqs = await captureSequenceRows(client);
-  // PostgreSQL 18 keeps NOT NULL as named constraints, which may be NOT VALID or NO INHERIT.
-  const notNulls =
+         FROM pg_catalog.pg_constraint WHERE contype = 'c' AND conrelid = ANY($1::oid[]) ORDER BY conrelid, conname`,
+      [oids],
+    ),
+    rows<{ inhrelid: number; parent: string; parent_oid: number }>(
+      client,
+      `SELECT i.inhrelid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.relname) AS parent, p.oid AS parent_oid
+         FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
+        WHERE i.inhrelid = ANY($1::oid[]) ORDER BY i.inhrelid, i.inhseqno`,
+      [oids],
+    ),
+    captureSequenceRows(client),
+    // PostgreSQL 18 keeps NOT NULL as named constraints, which may be NOT VALID or NO INHERIT.
     versionNum >= 180000
-      ? await rows<NotNullRow>(
+      ? rows<NotNullRow>(
           client,
           `SELECT conrelid, conkey[1] AS attnum, conname, convalidated, connoinherit, conislocal, coninhcount
              FROM pg_catalog.pg_constraint WHERE contype = 'n' AND conrelid = ANY($1::oid[])`,
           [oids],
         )
-      : [];
+      : Promise.resolve([]),
+  ]);
   const notNullBy = new Map(notNulls.map((n) => [`${n.conrelid}:${n.attnum}`, n]));
 
   const colsBy = groupBy(cols, (c) => c.attrelid);
@@ -302,7 +304,7 @@ export async function captureRelations(client: PgClient, versionNum: number): Pr
   return out;
 }
 
-async function captureSequenceRows(client: PgClient): Promise<SeqRow[]> {
+async function captureSequenceRows(client: Queryable): Promise<SeqRow[]> {
   return rows<SeqRow>(
     client,
     `SELECT c.oid, n.nspname, c.relname, c.relpersistence, pg_catalog.format_type(s.seqtypid, NULL) AS type,

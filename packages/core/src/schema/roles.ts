@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { dollarQuote, ident, literal } from "../pg/sql.js";
 import { rows } from "./catalog.js";
 import type { DdlItem } from "./model.js";
@@ -44,7 +44,7 @@ export interface CreateRolesOptions {
  * role that is a member of one of them, directly or not (the login roles an application uses
  * through a group). Predefined `pg_*` roles exist on every server and are not captured.
  */
-export async function captureRoles(client: PgClient, items: readonly DdlItem[], versionNum: number): Promise<RoleSpec[]> {
+export async function captureRoles(client: Queryable, items: readonly DdlItem[], versionNum: number): Promise<RoleSpec[]> {
   const named = [...new Set(items.flatMap((i) => i.roles ?? []))];
   const list = await rows<Omit<RoleSpec, "memberOf"> & { oid: number }>(
     client,

@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, notInternal, rows } from "./catalog.js";
 import type { DdlNode } from "./model.js";
 
@@ -14,7 +14,7 @@ interface RoutineRow {
 }
 
 /** Functions and procedures through `pg_get_functiondef`, aggregates from `pg_aggregate`. */
-export async function captureRoutines(client: PgClient, versionNum: number): Promise<DdlNode[]> {
+export async function captureRoutines(client: Queryable, versionNum: number): Promise<DdlNode[]> {
   const list = await rows<RoutineRow>(
     client,
     `SELECT p.oid, n.nspname, p.proname, p.prokind,
@@ -26,12 +26,12 @@ export async function captureRoutines(client: PgClient, versionNum: number): Pro
       WHERE ${USER_NAMESPACE} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternal("pg_proc", "p.oid")}
       ORDER BY p.oid`,
   );
-  const nodes: DdlNode[] = [];
-  for (const r of list) {
+  // An aggregate's own query runs side by side with the others' on a pool; the order stays the list's.
+  return Promise.all(list.map(async (r): Promise<DdlNode> => {
     const kind = r.prokind === "p" ? "procedure" : r.prokind === "a" ? "aggregate" : "function";
     const signature = `${ident(r.nspname)}.${ident(r.proname)}(${r.identity_args})`;
     const body = r.prokind === "a" ? await aggregateSql(client, r.oid, signature) : `${r.def!.trimEnd()};`;
-    nodes.push({
+    return {
       item: {
         id: `${kind} ${r.nspname}.${r.proname}(${r.identity_args})`,
         kind,
@@ -44,12 +44,11 @@ export async function captureRoutines(client: PgClient, versionNum: number): Pro
       // A SQL-standard body is parsed at creation: one that needs a post-data object (a primary
       // key it groups by) is created after the data.
       postponable: r.sqlbody,
-    });
-  }
-  return nodes;
+    };
+  }));
 }
 
-async function aggregateSql(client: PgClient, oid: number, signature: string): Promise<string> {
+async function aggregateSql(client: Queryable, oid: number, signature: string): Promise<string> {
   const [a] = await rows<Record<string, string | number | boolean | null>>(
     client,
     `SELECT pg_catalog.pg_get_function_arguments(a.aggfnoid) AS args, a.aggkind,

@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, commentSql, ident, key, literal, notExtensionMember, qname, rows } from "./catalog.js";
 import { POST_DATA_PHASE, type DdlItem, type DdlNode } from "./model.js";
 
@@ -7,7 +7,7 @@ const pre = (item: Omit<DdlItem, "section" | "phase">): DdlItem => ({ ...item, s
 /** The comment a fresh database's `public` schema carries; only a different one is captured. */
 const DEFAULT_PUBLIC_COMMENTS = new Set(["standard public schema"]);
 
-export async function captureSchemas(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+export async function captureSchemas(client: Queryable, versionNum: number): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; nspname: string; comment: string | null; owner: string; default_owner: boolean }>(
     client,
     `SELECT n.oid, n.nspname, pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment,
@@ -49,7 +49,7 @@ export async function captureSchemas(client: PgClient, versionNum: number): Prom
 const ownerIfRoleExists = (what: string, role: string): string =>
   `DO $cobalt$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${literal(role)}) THEN ALTER ${what} OWNER TO ${ident(role)}; END IF; END $cobalt$;`;
 
-export async function captureExtensions(client: PgClient): Promise<DdlItem[]> {
+export async function captureExtensions(client: Queryable): Promise<DdlItem[]> {
   const list = await rows<{ oid: number; extname: string; nspname: string; extversion: string; comment: string | null }>(
     client,
     `SELECT x.oid, x.extname, n.nspname, x.extversion, pg_catalog.obj_description(x.oid, 'pg_extension') AS comment
@@ -80,7 +80,7 @@ function extensionComment(name: string, comment: string | null): string {
   return `\nDO $cobalt$ BEGIN IF pg_catalog.obj_description((SELECT oid FROM pg_catalog.pg_extension WHERE extname = ${literal(name)}), 'pg_extension') IS DISTINCT FROM ${value} THEN COMMENT ON EXTENSION ${ident(name)} IS ${value}; END IF; END $cobalt$;`;
 }
 
-export async function captureCollations(client: PgClient, versionNum: number): Promise<DdlItem[]> {
+export async function captureCollations(client: Queryable, versionNum: number): Promise<DdlItem[]> {
   const localeCol = versionNum >= 170000 ? "c.colllocale" : versionNum >= 150000 ? "c.colliculocale" : "NULL::text";
   const rulesCol = versionNum >= 160000 ? "c.collicurules" : "NULL::text";
   const list = await rows<{
@@ -132,7 +132,7 @@ interface TypeRow {
 }
 
 /** Enums, composite types, domains and range types (base and shell types are refused elsewhere). */
-export async function captureTypes(client: PgClient, versionNum: number): Promise<DdlNode[]> {
+export async function captureTypes(client: Queryable, versionNum: number): Promise<DdlNode[]> {
   const types = await rows<TypeRow>(
     client,
     `SELECT t.oid, t.typarray, n.nspname, t.typname, t.typtype, t.typrelid,
@@ -143,8 +143,8 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
              OR (t.typtype = 'c' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c'))
       ORDER BY t.oid`,
   );
-  const nodes: DdlNode[] = [];
-  for (const t of types) {
+  // A type's own queries run side by side with the other types' on a pool; the order stays the list's.
+  const perType = await Promise.all(types.map(async (t): Promise<DdlNode[]> => {
     const name = qname(t.nspname, t.typname);
     const keys = [key("pg_type", t.oid), key("pg_type", t.typarray)];
     let sql: string;
@@ -171,8 +171,7 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
         `CREATE TYPE ${name} AS (${attrs.map((a) => `\n    ${ident(a.attname)} ${a.type}${a.coll ? ` COLLATE ${a.coll}` : ""}`).join(",")}\n);` +
         attrs.map((a) => commentSql(`COLUMN ${name}.${ident(a.attname)}`, a.comment)).join("");
     } else if (t.typtype === "d") {
-      nodes.push(...(await domainNodes(client, t, name, keys)));
-      continue;
+      return domainNodes(client, t, name, keys);
     } else {
       sql = await rangeSql(client, t.oid, name, versionNum);
       const mr = versionNum >= 140000
@@ -180,11 +179,9 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
         : [];
       keys.push(...mr.map((m) => key("pg_type", m.oid)));
     }
-    nodes.push({
-      item: pre({ id: `type ${t.nspname}.${t.typname}`, kind: "type", name: `${t.nspname}.${t.typname}`, sql: sql + commentSql(`TYPE ${name}`, t.comment), catalogKeys: keys }),
-    });
-  }
-  return nodes;
+    return [{ item: pre({ id: `type ${t.nspname}.${t.typname}`, kind: "type", name: `${t.nspname}.${t.typname}`, sql: sql + commentSql(`TYPE ${name}`, t.comment), catalogKeys: keys }) }];
+  }));
+  return perType.flat();
 }
 
 /**
@@ -192,7 +189,7 @@ export async function captureTypes(client: PgClient, versionNum: number): Promis
  * closes a loop, e.g. it calls a function that takes the domain), and its NOT VALID ones as
  * post-data items: data that violates them must load first, and they are never validated.
  */
-async function domainNodes(client: PgClient, t: TypeRow, name: string, keys: string[]): Promise<DdlNode[]> {
+async function domainNodes(client: Queryable, t: TypeRow, name: string, keys: string[]): Promise<DdlNode[]> {
   const display = `${t.nspname}.${t.typname}`;
   const [d] = await rows<{ base: string; coll: string | null; def: string | null; notnull: boolean }>(
     client,
@@ -237,7 +234,7 @@ async function domainNodes(client: PgClient, t: TypeRow, name: string, keys: str
   ];
 }
 
-async function rangeSql(client: PgClient, oid: number, name: string, versionNum: number): Promise<string> {
+async function rangeSql(client: Queryable, oid: number, name: string, versionNum: number): Promise<string> {
   const [r] = await rows<{
     subtype: string;
     opc: string | null;

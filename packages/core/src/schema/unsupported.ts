@@ -1,4 +1,4 @@
-import type { PgClient } from "../pg/session.js";
+import type { Queryable } from "../pg/query-pool.js";
 import { USER_NAMESPACE, notExtensionMember, notInternal, rows } from "./catalog.js";
 import { unsupported, type SchemaError } from "./errors.js";
 
@@ -97,7 +97,7 @@ const CHECKS: { kind: string; sql: string }[] = [
 ];
 
 /** Resolves to the first unsupported object found, or undefined when every object is reproducible. */
-export async function findUnsupported(client: PgClient): Promise<SchemaError | undefined> {
+export async function findUnsupported(client: Queryable): Promise<SchemaError | undefined> {
   for (const check of CHECKS) {
     const found = await rows<{ name: string }>(client, `${check.sql} LIMIT 1`);
     if (found[0]) return unsupported(check.kind, found[0].name);
@@ -110,7 +110,7 @@ export async function findUnsupported(client: PgClient): Promise<SchemaError | u
  * which pg_dump dumps as data. They are not carried yet, so a backup refuses when any such row
  * exists (tables left as the extension made them are fine).
  */
-async function findExtensionConfigRows(client: PgClient): Promise<SchemaError | undefined> {
+async function findExtensionConfigRows(client: Queryable): Promise<SchemaError | undefined> {
   const configs = await rows<{ extname: string; table: string; condition: string }>(
     client,
     `SELECT x.extname, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS table,
