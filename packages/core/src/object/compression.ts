@@ -1,6 +1,6 @@
 import { promisify } from "node:util";
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress, gzip, zstdCompress, type ZstdOptions, type ZlibOptions } from "node:zlib";
-import { PassThrough, type Transform } from "node:stream";
+import { PassThrough, Transform, type TransformCallback } from "node:stream";
 
 export type Compression = "zstd" | "gzip" | "none";
 
@@ -34,6 +34,86 @@ export function compressor(c: Compression, level = DEFAULT_LEVEL[c]): Transform 
       return createGzip(gzipOptions(level));
     case "none":
       return new PassThrough();
+  }
+}
+
+/**
+ * Compresses a stream as `compressor` does, after joining the source's chunks into buffers of
+ * `bytes`. A COPY stream arrives in socket reads of 8 to 64 KiB, and the compressor pays per
+ * chunk (a trip to the thread pool, a write): joined, the bench's backup took 4.5 s instead of
+ * 4.8 s. Two buffers are filled in turn, each again once the compressor has taken its bytes: a new
+ * buffer per joined chunk added up to the table's size in external memory, and each 64 MiB of that
+ * starts a full garbage collection in V8. `observe` sees every joined buffer before it is
+ * compressed (the raw bytes' count and digest).
+ */
+export class CompressingStream extends Transform {
+  private readonly z: Transform;
+  private readonly buffers: Buffer[];
+  /** Settles when the compressor has taken the buffer's bytes; undefined while it is free. */
+  private readonly taking: (Promise<void> | undefined)[] = [undefined, undefined];
+  /** Without compression the buffer itself is passed on: it cannot be filled again. */
+  private readonly reuse: boolean;
+  private turn = 0;
+  private used = 0;
+
+  constructor(
+    compression: Compression,
+    level: number | undefined,
+    private readonly observe: (chunk: Buffer) => void,
+    private readonly bytes = 256 * 1024,
+  ) {
+    super();
+    this.z = compressor(compression, level);
+    this.reuse = compression !== "none";
+    this.buffers = [Buffer.allocUnsafe(bytes), Buffer.allocUnsafe(bytes)];
+    this.z.on("data", (d: Buffer) => this.push(d));
+    this.z.on("error", (e: Error) => this.destroy(e));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let pos = 0;
+    const fill = (): void => {
+      while (pos < chunk.length) {
+        const taking = this.used === 0 ? this.taking[this.turn] : undefined;
+        if (taking) return void taking.then(fill);
+        const n = chunk.copy(this.buffers[this.turn]!, this.used, pos);
+        this.used += n;
+        pos += n;
+        if (this.used === this.bytes) this.send();
+      }
+      done();
+    };
+    fill();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.used > 0) this.send();
+    this.z.once("end", () => done());
+    this.z.end();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.z.destroy();
+    done(error);
+  }
+
+  private send(): void {
+    const turn = this.turn;
+    const joined = this.buffers[turn]!.subarray(0, this.used);
+    this.observe(joined);
+    this.used = 0;
+    if (!this.reuse) {
+      this.z.write(joined);
+      this.buffers[turn] = Buffer.allocUnsafe(this.bytes);
+      return;
+    }
+    this.taking[turn] = new Promise<void>((resolve) =>
+      this.z.write(joined, () => {
+        this.taking[turn] = undefined;
+        resolve();
+      }),
+    );
+    this.turn = 1 - turn;
   }
 }
 

@@ -5,8 +5,8 @@ import { ResultAsync, err, ok, type Result } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter, countLines } from "../util/meter.js";
-import { Coalesce, readHead, readableOf } from "../util/readable.js";
-import { compressBuffer, compressor } from "./compression.js";
+import { readHead, readableOf } from "../util/readable.js";
+import { CompressingStream, compressBuffer } from "./compression.js";
 import { encrypts, type ObjectEncoding } from "./encoding.js";
 import { encryptingStream } from "./encryption.js";
 
@@ -98,7 +98,7 @@ async function writeStreamed(store: BackupStore, key: string, source: Readable, 
   const body = new PassThrough();
   let first: WriteObjectError | undefined;
   const flowing = (async () => {
-    const stages: NodeJS.ReadWriteStream[] = [new Coalesce(), raw, compressor(opts.compression, opts.compressionLevel)];
+    const stages: NodeJS.ReadWriteStream[] = [new CompressingStream(opts.compression, opts.compressionLevel, (chunk) => raw.observe(chunk))];
     if (encrypts(opts.encryption)) stages.push(await encryptingStream(opts.encryption));
     await pipeline(source, ...(stages as [NodeJS.ReadWriteStream]), stored, body);
   })().catch((cause: unknown) => {

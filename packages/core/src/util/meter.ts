@@ -28,12 +28,17 @@ export class Meter extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.observe(chunk);
+    done(null, chunk);
+  }
+
+  /** Counts and hashes bytes that do not flow through this stream (a stage that meters as it goes). */
+  observe(chunk: Buffer): void {
     this.bytes += chunk.length;
     const lines = countLines(chunk);
     this.lines += lines;
     this.hash?.update(chunk);
     this.onChunk?.(chunk.length, lines);
-    done(null, chunk);
   }
 
   sha256(): string {
