@@ -98,11 +98,10 @@ const CHECKS: { kind: string; sql: string }[] = [
 
 /** Resolves to the first unsupported object found, or undefined when every object is reproducible. */
 export async function findUnsupported(client: Queryable): Promise<SchemaError | undefined> {
-  for (const check of CHECKS) {
-    const found = await rows<{ name: string }>(client, `${check.sql} LIMIT 1`);
-    if (found[0]) return unsupported(check.kind, found[0].name);
-  }
-  return findExtensionConfigRows(client);
+  // Every check in one round trip; the first kind in the list wins, as it would one by one.
+  const sql = CHECKS.map((check, i) => `(SELECT ${i} AS i, s.name::text AS name FROM (${check.sql} LIMIT 1) s)`).join("\nUNION ALL ");
+  const [found, configRows] = await Promise.all([rows<{ i: number; name: string }>(client, `${sql}\nORDER BY i LIMIT 1`), findExtensionConfigRows(client)]);
+  return found[0] ? unsupported(CHECKS[found[0].i]!.kind, found[0].name) : configRows;
 }
 
 /**
