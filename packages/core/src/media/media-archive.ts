@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { extract as tarExtract, type Header } from "tar-stream";
+import { tarStream } from "./tar-stream.js";
+import type { Header } from "tar-stream";
 import { backupPrefix } from "../object/backup-id.js";
 import type { Compression } from "../object/compression.js";
 import type { DecryptionKeys } from "../object/encryption.js";
@@ -113,7 +114,7 @@ export async function readArchive(store: BackupStore, ref: ArchiveRef, keys: Dec
 
 /** Feeds a raw tar stream to tar-stream's parser and hands every entry to `onEntry`, one at a time. */
 async function forEachEntry(raw: Readable, onEntry: EntryHandler): Promise<void> {
-  const ex = tarExtract();
+  const ex = (await tarStream()).extract();
   ex.on("error", () => {}); // surfaces through the iteration below
   let feedError: unknown;
   const feeding = (async () => {

@@ -2,7 +2,8 @@ import { constants, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, stat, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { pack as tarPack, type Header, type Pack } from "tar-stream";
+import { tarStream } from "./tar-stream.js";
+import type { Header, Pack } from "tar-stream";
 import { readJson } from "../catalog/backup-catalog.js";
 import { FILES_ARCHIVE_BASE, FILES_MANIFEST_FORMAT, isFilesManifest, type DirectoryEntry, type FilesEntry, type FilesManifest, type FilesVerification, type SymlinkEntry } from "../manifest/files-manifest.js";
 import { MANIFEST_KEY, VERIFIED_KEY } from "../manifest/manifest.js";
@@ -109,7 +110,7 @@ async function runBackup(deps: FilesBackupDeps, input: FilesBackupInput): Promis
     deps.onProgress?.({ ...progress });
 
     // Archive: walk -> tar -> count+hash -> compress -> [encrypt] -> count+hash -> store.
-    const tar = tarPack();
+    const tar = (await tarStream()).pack();
     tar.on("error", () => {}); // reported by the producer and the pipeline that reads it
     const collected: Collected = { files: [], directories: [], symlinks: [], skipped: [] };
     const producing = packTree(root, tar, collected, (bytes, fileDone) => {

@@ -1,6 +1,5 @@
 import { Duplex, PassThrough, Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { Decrypter, Encrypter } from "age-encryption";
 
 /**
  * Client-side encryption in the age format (age-encryption.org/v1), streamed: every stored object
@@ -19,12 +18,15 @@ export interface DecryptionKeys {
   passphrase?: string;
 }
 
+/** age and its cryptography (half the CLI's code) load when an encrypted object is first met, not on every start. */
+const age = () => import("age-encryption");
+
 const toWeb = (r: Readable) => Readable.toWeb(r) as unknown as ReadableStream<Uint8Array>;
 const fromWeb = (r: ReadableStream<Uint8Array>) => Readable.fromWeb(r as unknown as WebReadableStream<Uint8Array>);
 
 /** A Duplex: plaintext in, age ciphertext out. */
 export async function encryptingStream(keys: EncryptionKeys): Promise<Duplex> {
-  const e = new Encrypter();
+  const e = new (await age()).Encrypter();
   if (keys.passphrase) e.setPassphrase(keys.passphrase);
   for (const r of keys.recipients) e.addRecipient(r);
   const input = new PassThrough();
@@ -37,7 +39,7 @@ export class DecryptionError extends Error {}
 
 /** Decrypts an age stream; rejects with a DecryptionError when the header matches no identity. */
 export async function decryptedStream(input: Readable, keys: DecryptionKeys): Promise<Readable> {
-  const d = new Decrypter();
+  const d = new (await age()).Decrypter();
   for (const i of keys.identities) d.addIdentity(i);
   if (keys.passphrase) d.addPassphrase(keys.passphrase);
   try {
@@ -48,4 +50,7 @@ export async function decryptedStream(input: Readable, keys: DecryptionKeys): Pr
 }
 
 /** The recipient (public key) of an identity, for checks and messages. */
-export { identityToRecipient, generateX25519Identity } from "age-encryption";
+export const identityToRecipient = async (identity: string): Promise<string> => (await age()).identityToRecipient(identity);
+
+/** A new X25519 identity (`AGE-SECRET-KEY-1...`). */
+export const generateX25519Identity = async (): Promise<string> => (await age()).generateX25519Identity();
