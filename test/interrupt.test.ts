@@ -58,14 +58,18 @@ function expectOneLine(r: CliRun, signal: string): void {
 }
 
 describe("file://", () => {
-  /** Starts a backup and waits until the big table streams into a temporary file. */
-  async function interruptedBackup(dest: string) {
+  /**
+   * Starts a backup and waits until the big table streams into a temporary file (and, with
+   * `planned`, until the plan is stored too: the big table starts before the rest of the schema is read).
+   */
+  async function interruptedBackup(dest: string, planned = false) {
     const run = startCli(["backup", "--source", source, "--dest", pathToFileURL(dest).href, "--json"]);
     let exited = false;
     void run.done.then(() => (exited = true));
     // blobs, created first, is data/0001: its COPY takes a while, so it is still streaming when the signal comes.
     const partial = () => entriesUnder(dest).some((e) => /\/data\/0001\.copy\.zst\.partial-/.test(e) && statSync(join(dest, e), { throwIfNoEntry: false })?.size! > 0);
-    await until("the big table streams into its .partial- file", partial, () => exited);
+    const plan = () => !planned || entriesUnder(dest).some((e) => e.endsWith("/plan.json"));
+    await until("the big table streams into its .partial- file", () => partial() && plan(), () => exited);
     return run;
   }
 
@@ -84,7 +88,7 @@ describe("file://", () => {
 
   it("SIGKILL: leftovers stay, and prune --grace-hours 0 removes them all", async () => {
     const dest = join(mkdtempSync(join(tmpdir(), "cobalt-int-")), "store");
-    const { child, done } = await interruptedBackup(dest);
+    const { child, done } = await interruptedBackup(dest, true);
     child.kill("SIGKILL");
     await done;
     const left = entriesUnder(dest);
@@ -106,8 +110,11 @@ describe("s3:// (s3rver, through the proxy)", () => {
   const uploadId = (url: string) => new URL(url, "http://x").searchParams.get("uploadId");
   const objects = async (prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/` }))).Contents ?? []).map((o) => o.Key);
 
-  /** Starts a backup and holds the response to its first part upload: the part is stored, the client waits, deterministically mid-upload. */
-  async function interruptedBackup(prefix: string) {
+  /**
+   * Starts a backup and holds the response to its first part upload: the part is stored, the
+   * client waits, deterministically mid-upload (with `planned`, also until the plan is stored).
+   */
+  async function interruptedBackup(prefix: string, planned = false) {
     proxy.requests.length = 0;
     let first = true;
     proxy.setFault((r) => (isPart(r) && first ? ((first = false), "hold") : undefined));
@@ -115,6 +122,7 @@ describe("s3:// (s3rver, through the proxy)", () => {
     let exited = false;
     void run.done.then(() => (exited = true));
     await until("a part was stored and its upload is in flight", () => proxy.held() > 0, () => exited);
+    if (planned) await until("the plan is stored", async () => (await objects(prefix)).some((k) => k?.endsWith("/plan.json")), () => exited);
     // One upload under way with a part stored (a second part may have gone through beside the held one).
     const pending = s3.pendingUploads();
     expect(pending).toEqual([expect.objectContaining({ key: expect.stringMatching(new RegExp(`^${prefix}/.*/data/0001\\.copy\\.zst$`)) })]);
@@ -146,7 +154,7 @@ describe("s3:// (s3rver, through the proxy)", () => {
 
   it("SIGKILL: the upload and its parts stay, and prune --grace-hours 0 aborts it and removes the rest", async () => {
     const prefix = "int-sigkill";
-    const { child, done } = await interruptedBackup(prefix);
+    const { child, done } = await interruptedBackup(prefix, true);
     child.kill("SIGKILL");
     await done;
     proxy.release();

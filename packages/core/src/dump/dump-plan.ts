@@ -61,6 +61,8 @@ export const dumpPlanSchema = z.object({
 });
 export type DumpPlan = z.infer<typeof dumpPlanSchema>;
 export type PlanUnit = z.infer<typeof unitSchema>;
+/** What running the units needs of a plan: known as soon as the tables are, before the rest of the schema. */
+export type DataPlan = Pick<DumpPlan, "id" | "settings" | "tables" | "units">;
 
 /**
  * What a unit wrote: its object's entry in the manifest, kept beside it until the commit, and

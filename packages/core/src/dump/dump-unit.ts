@@ -7,7 +7,7 @@ import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { unitCopySql } from "./chunks.js";
 import { fail, settleDump, writeOrThrow, type DumpError } from "./dump-errors.js";
-import { markerKey, unitMarkerSchema, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
+import { markerKey, unitMarkerSchema, type DataPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
 import type { EncryptionKeys } from "../object/encryption.js";
 import { largeObjectStream, listLargeObjects } from "../pg/large-objects.js";
 import { connectSource, putJson, readPlan } from "./plan-dump.js";
@@ -84,7 +84,7 @@ export function dumpUnit(deps: UnitDeps, input: UnitInput): ResultAsync<UnitResu
 export const reusedResult = (m: UnitMarker): UnitResult => ({ unit: m.unit, key: m.key, rows: m.rows, bytes: m.bytes, rawBytes: m.rawBytes, reused: true });
 
 /** The object format a plan asks for; encrypting needs its recipients (never stored in the plan's keys). */
-export function formatOf(plan: DumpPlan, encryption?: EncryptionKeys): { format: ObjectEncoding } {
+export function formatOf(plan: DataPlan, encryption?: EncryptionKeys): { format: ObjectEncoding } {
   if (plan.settings.encryption && !encryption) {
     fail({ _tag: "ResumeRefused", id: plan.id, message: `backup ${plan.id} is encrypted for ${plan.settings.encryption.recipients.length} recipient(s): the same recipients are needed to continue it` });
   }
@@ -155,12 +155,12 @@ const LOCK_UNAVAILABLE = "55P03";
 export async function runUnit(
   client: PgClient,
   store: BackupStore,
-  plan: DumpPlan,
+  plan: DataPlan,
   unit: PlanUnit,
   opts: UnitRunOptions & { lockNowait?: false },
 ): Promise<UnitRunResult>;
-export async function runUnit(client: PgClient, store: BackupStore, plan: DumpPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable">;
-export async function runUnit(client: PgClient, store: BackupStore, plan: DumpPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable"> {
+export async function runUnit(client: PgClient, store: BackupStore, plan: DataPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable">;
+export async function runUnit(client: PgClient, store: BackupStore, plan: DataPlan, unit: PlanUnit, opts: UnitRunOptions): Promise<UnitRunResult | "lock-unavailable"> {
   const prefix = backupPrefix(plan.id);
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
   const display = t ? `${t.schema}.${t.table}` : "large objects";
@@ -212,7 +212,7 @@ export async function runUnit(client: PgClient, store: BackupStore, plan: DumpPl
 }
 
 /** ` (chunk 2 of 5)` for a table split into chunks. */
-export function unitLabel(plan: DumpPlan, unit: PlanUnit): string {
+export function unitLabel(plan: DataPlan, unit: PlanUnit): string {
   if (unit.kind !== "table") return "";
   const parts = plan.units.filter((u) => u.kind === "table" && u.table === unit.table).length;
   return parts > 1 ? ` (chunk ${unit.part + 1} of ${parts})` : "";

@@ -3,7 +3,7 @@ import { captureSchema } from "../schema/capture.js";
 import type { SchemaCapture, TableData } from "../schema/model.js";
 import { MANIFEST_KEY, type BackupSource } from "../manifest/manifest.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
-import type { QueryPool } from "../pg/query-pool.js";
+import { QueryPool, type Queryable } from "../pg/query-pool.js";
 import { describeConnectError } from "../pg/connect-error.js";
 import { ident, qname } from "../pg/sql.js";
 import type { ResultAsync } from "../result.js";
@@ -12,7 +12,7 @@ import type { BackupStore } from "../store/backup-store.js";
 import { readableOf } from "../util/readable.js";
 import { chunkRanges, defaultSplitThreshold, type ChunkRange } from "./chunks.js";
 import { fail, settleDump, writeOrThrow, type DumpError } from "./dump-errors.js";
-import { PLAN_FORMAT, PLAN_KEY, UNITS_KEY, dumpPlanSchema, type DumpPlan, type PlanUnit } from "./dump-plan.js";
+import { PLAN_FORMAT, PLAN_KEY, UNITS_KEY, dumpPlanSchema, type DataPlan, type DumpPlan, type PlanUnit } from "./dump-plan.js";
 import type { EncryptionKeys } from "../object/encryption.js";
 import { readSequenceStates } from "../pg/sequences.js";
 import { encryptionRecord, objectSuffix, type ObjectEncoding } from "../object/encoding.js";
@@ -186,7 +186,9 @@ interface SnapshotInfo {
 
 /**
  * Makes and stores the plan on a connection inside the transaction (snapshot) the units will
- * read: schema object, then `plan.json` and `units.json`. Throws DumpFailure.
+ * read: schema object, then `plan.json` and `units.json`. The units are known as soon as the
+ * tables are read, and `onUnits` gets them there, while the rest of the schema is still being
+ * read: a live dump starts its largest tables then. Throws DumpFailure.
  */
 export async function makePlan(
   client: PgClient,
@@ -198,31 +200,81 @@ export async function makePlan(
     settings: DumpSettings;
     startedAt: Date;
     signal?: AbortSignal | undefined;
-    /** Runs right after the schema is read (a live dump locks the tables there). */
-    afterCapture?: (schema: SchemaCapture) => Promise<void>;
     /** Reads the catalogs (default: `client`); a pool of connections in the same snapshot reads them side by side. */
     catalog?: QueryPool;
+    /** Runs once the tables are read, before their units are made (a live dump locks the tables there). */
+    afterTables?: (tables: readonly TableData[]) => Promise<void>;
+    /** Gets the units as soon as they are known, before the rest of the schema is read and anything is stored. */
+    onUnits?: (plan: DataPlan) => void;
   },
 ): Promise<DumpPlan> {
   const t0 = performance.now();
   const prefix = backupPrefix(input.id);
-  const info = await snapshotInfo(client);
-  // Where the server runs only shapes this plan's default; the manifest describes the source.
-  const { sharesHost: _sharesHost, ...sourceFacts } = info;
-  const captured = await captureSchema(input.catalog ?? client);
-  if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
-  const schema = (captured as { value: SchemaCapture }).value;
-  await input.afterCapture?.(schema);
+  const reader = input.catalog ?? new QueryPool([client]);
+  let tablesRead!: (tables: TableData[]) => void;
+  const tables = new Promise<TableData[]>((resolve) => (tablesRead = resolve));
+  const capturing = (async (): Promise<SchemaCapture> => {
+    const captured = await captureSchema(reader, { onTables: tablesRead });
+    if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
+    return (captured as { value: SchemaCapture }).value;
+  })();
+  // After the capture's first query: the database's size takes a while to read, and the tables come first.
+  const info = snapshotInfo(reader);
+  // A capture that fails before the tables are read fails this first; one that succeeds has read them.
+  const planning = tables.then(async (read) => {
+    await input.afterTables?.(read);
+    const data = await planUnits(reader.first, read, input, await info);
+    input.onUnits?.(data);
+    return data;
+  });
+  const [schema, data, facts] = await Promise.all([capturing, planning, info]);
   input.signal?.throwIfAborted();
+  const sequences = await readSequenceStates(reader, schema.sequences);
 
-  const format: ObjectEncoding = { compression: input.settings.compression, ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}), ...(input.settings.encryption ? { encryption: input.settings.encryption } : {}) };
-  const ext = objectSuffix(format);
-  const total = schema.tables.reduce((s, t) => s + t.sizeBytes, 0);
-  const threshold = input.settings.splitLargerThan ?? defaultSplitThreshold(total, input.settings.jobs, info.sharesHost);
-  const ranges = await tableRanges(client, schema.tables, threshold, info.serverVersionNum);
-  const width = Math.max(4, String(schema.tables.length).length);
+  // Where the server runs only shaped this plan's default; the manifest describes the source.
+  const { sharesHost: _sharesHost, ...sourceFacts } = facts;
+  const format = objectFormat(input.settings);
+  const schemaKey = `schema.json${objectSuffix(format)}`;
+  const written = await writeOrThrow(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), { ...format, ...(input.signal ? { signal: input.signal } : {}) });
+  const plan: DumpPlan = {
+    format: PLAN_FORMAT,
+    id: input.id,
+    consistency: input.consistency,
+    startedAt: input.startedAt.toISOString(),
+    source: { ...input.source, ...sourceFacts },
+    settings: data.settings,
+    schema: { kind: "schema", key: schemaKey, items: schema.items.length, bytes: written.bytes, sha256: written.sha256 },
+    tables: data.tables,
+    units: data.units,
+    sequences,
+    matviews: schema.matviews,
+    inventory: inventoryOf(schema.items),
+    schemaMs: Math.round(performance.now() - t0),
+  };
+  await putJson(store, `${prefix}${PLAN_KEY}`, plan, input.signal);
+  await putJson(store, `${prefix}${UNITS_KEY}`, data.units.map((u) => ({ unit: u.unit })), input.signal);
+  return plan;
+}
+
+const objectFormat = (settings: DumpSettings): ObjectEncoding => ({
+  compression: settings.compression,
+  ...(settings.compressionLevel !== undefined ? { compressionLevel: settings.compressionLevel } : {}),
+  ...(settings.encryption ? { encryption: settings.encryption } : {}),
+});
+
+/** The units of the tables read: one per table, or per chunk of a table larger than the split threshold, then the large objects. */
+async function planUnits(reader: Queryable, tables: readonly TableData[], input: { id: string; settings: DumpSettings }, info: SnapshotInfo): Promise<DataPlan> {
+  const { settings } = input;
+  const ext = objectSuffix(objectFormat(settings));
+  const total = tables.reduce((s, t) => s + t.sizeBytes, 0);
+  const threshold = settings.splitLargerThan ?? defaultSplitThreshold(total, settings.jobs, info.sharesHost);
+  const [ranges, largeObjects] = await Promise.all([
+    tableRanges(reader, tables, threshold, info.serverVersionNum),
+    reader.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_largeobject_metadata").then((r) => r.rows[0]!.n),
+  ]);
+  const width = Math.max(4, String(tables.length).length);
   const units: PlanUnit[] = [];
-  schema.tables.forEach((t, ti) => {
+  tables.forEach((t, ti) => {
     const parts = ranges[ti]!;
     const file = String(ti + 1).padStart(width, "0");
     parts.forEach((range, pi) =>
@@ -237,37 +289,20 @@ export async function makePlan(
       }),
     );
   });
-  const [{ n: largeObjects }] = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_largeobject_metadata")).rows as [{ n: number }];
   if (largeObjects > 0) units.push({ kind: "large-objects", unit: units.length, key: `large-objects${ext}`, count: largeObjects });
-  const sequences = await readSequenceStates(client, schema.sequences);
-
-  const schemaKey = `schema.json${ext}`;
-  const written = await writeOrThrow(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), { ...format, ...(input.signal ? { signal: input.signal } : {}) });
-  const plan: DumpPlan = {
-    format: PLAN_FORMAT,
+  return {
     id: input.id,
-    consistency: input.consistency,
-    startedAt: input.startedAt.toISOString(),
-    source: { ...input.source, ...sourceFacts },
     settings: {
-      compression: input.settings.compression,
-      ...(input.settings.compressionLevel !== undefined ? { compressionLevel: input.settings.compressionLevel } : {}),
-      encryption: encryptionRecord(input.settings.encryption),
-      lockUntil: input.settings.lockUntil ? input.settings.lockUntil.toISOString() : null,
+      compression: settings.compression,
+      ...(settings.compressionLevel !== undefined ? { compressionLevel: settings.compressionLevel } : {}),
+      encryption: encryptionRecord(settings.encryption),
+      lockUntil: settings.lockUntil ? settings.lockUntil.toISOString() : null,
       splitLargerThan: threshold,
-      jobs: input.settings.jobs,
+      jobs: settings.jobs,
     },
-    schema: { kind: "schema", key: schemaKey, items: schema.items.length, bytes: written.bytes, sha256: written.sha256 },
-    tables: schema.tables.map((t) => ({ schema: t.schema, table: t.name, columns: t.columns, sizeBytes: t.sizeBytes })),
+    tables: tables.map((t) => ({ schema: t.schema, table: t.name, columns: t.columns, sizeBytes: t.sizeBytes })),
     units,
-    sequences,
-    matviews: schema.matviews,
-    inventory: inventoryOf(schema.items),
-    schemaMs: Math.round(performance.now() - t0),
   };
-  await putJson(store, `${prefix}${PLAN_KEY}`, plan, input.signal);
-  await putJson(store, `${prefix}${UNITS_KEY}`, units.map((u) => ({ unit: u.unit })), input.signal);
-  return plan;
 }
 
 export async function putJson(store: BackupStore, key: string, value: unknown, signal?: AbortSignal): Promise<void> {
@@ -275,7 +310,7 @@ export async function putJson(store: BackupStore, key: string, value: unknown, s
   if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
 }
 
-export async function snapshotInfo(client: PgClient): Promise<SnapshotInfo> {
+export async function snapshotInfo(client: Queryable): Promise<SnapshotInfo> {
   const r = await client.query<{ version: string; num: string; encoding: string; at: Date; size: string; local: boolean }>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
             pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size,
@@ -298,7 +333,7 @@ export async function snapshotInfo(client: PgClient): Promise<SnapshotInfo> {
  * The chunks of every table: tables above the threshold are looked at for a single-column
  * integer primary or unique key (its bounds read in this snapshot) and their exact page count.
  */
-async function tableRanges(client: PgClient, tables: readonly TableData[], threshold: number, serverVersionNum: number): Promise<ChunkRange[][]> {
+async function tableRanges(client: Queryable, tables: readonly TableData[], threshold: number, serverVersionNum: number): Promise<ChunkRange[][]> {
   const big = tables.filter((t) => t.sizeBytes > threshold);
   const facts = new Map<number, { column: string | null; nullable: boolean; pages: number }>();
   if (big.length > 0) {

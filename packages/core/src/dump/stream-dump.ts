@@ -3,13 +3,13 @@ import type { PgClient, PgConnect } from "../pg/session.js";
 import { QueryPool } from "../pg/query-pool.js";
 import { qname } from "../pg/sql.js";
 import { Failure, type ResultAsync } from "../result.js";
-import type { SchemaCapture } from "../schema/model.js";
+import type { TableData } from "../schema/model.js";
 import { backupPrefix, newBackupId } from "../object/backup-id.js";
 import type { BackupStore } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { buildManifest } from "./commit-backup.js";
 import { fail, settleDump, type DumpError } from "./dump-errors.js";
-import { largestFirst, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
+import { largestFirst, type DataPlan, type DumpPlan, type PlanUnit, type UnitMarker } from "./dump-plan.js";
 import { formatOf, runUnit, unitLabel, validMarker } from "./dump-unit.js";
 import { checkResumable, connectSource, freeze, makePlan, putJson, readPlan, type DumpSettings, type SourceDescription } from "./plan-dump.js";
 import { MANIFEST_KEY } from "../manifest/manifest.js";
@@ -113,7 +113,7 @@ class UnitRun {
     this.deps.onProgress?.({ ...this.progress, ...extra });
   }
 
-  start(plan: DumpPlan, done: readonly UnitMarker[]): void {
+  start(plan: DataPlan, done: readonly UnitMarker[]): void {
     this.progress.phase = "data";
     this.progress.tablesTotal = plan.tables.length;
     this.progress.unitsTotal = plan.units.length;
@@ -122,7 +122,7 @@ class UnitRun {
     this.report();
   }
 
-  finished(plan: DumpPlan, unit: PlanUnit, marker: UnitMarker, reused: boolean): void {
+  finished(plan: DataPlan, unit: PlanUnit, marker: UnitMarker, reused: boolean): void {
     this.markers.push(marker);
     this.progress.unitsDone++;
     if (reused) {
@@ -145,7 +145,7 @@ class UnitRun {
    * Runs one unit on a client and records it; a failure stops every worker. With `lockNowait`, a
    * table whose lock cannot be granted at once is not read: false.
    */
-  async run(client: PgClient, plan: DumpPlan, unit: PlanUnit, format: ReturnType<typeof formatOf>["format"], lockNowait = false): Promise<boolean> {
+  async run(client: PgClient, plan: DataPlan, unit: PlanUnit, format: ReturnType<typeof formatOf>["format"], lockNowait = false): Promise<boolean> {
     const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
     const parts = unit.kind === "table" ? plan.units.filter((u) => u.kind === "table" && u.table === unit.table).length : 1;
     const streaming = { table: t ? `${t.schema}.${t.table}` : "large objects", ...(parts > 1 && unit.kind === "table" ? { chunk: `${unit.part + 1}/${parts}` } : {}), rows: 0, rawBytes: 0 };
@@ -188,6 +188,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   const run = new UnitRun(deps, input.attempt ?? attemptId(), false);
   let committed = false;
   let joining: Promise<PgClient>[] = [];
+  let planning: Promise<DumpPlan> | undefined;
   try {
     const coordinator = await connectSource(deps.connect, `source database ${input.source.database}`);
     run.clients.push(coordinator);
@@ -195,19 +196,35 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     const snapshot = await exportSnapshot(coordinator);
     run.report();
     // Workers connect and join the snapshot while the coordinator reads the schema, and help it
-    // read the catalogs from the moment they are in the snapshot.
+    // read the catalogs until the units are known; then they leave for the data, and the rest of
+    // the schema is read on the coordinator while the largest tables stream.
     const catalog = new QueryPool([coordinator]);
     joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
     // Settled even when planning fails first: no rejection goes unhandled.
     for (const j of joining) j.then((worker) => catalog.add(worker), () => {});
-    const plan = await makePlan(coordinator, deps.store, { id, consistency: "live", source: input.source, settings: input, startedAt: started, signal: deps.signal, catalog, afterCapture: (schema) => lockTables(coordinator, schema) });
-    const { format } = formatOf(plan, input.encryption);
-    const jobs = Math.max(1, Math.min(input.jobs, plan.units.filter((u) => u.kind === "table").length));
-    const joined = await Promise.all(joining);
+    let unitsKnown!: (plan: DataPlan) => void;
+    const units = new Promise<DataPlan>((resolve) => (unitsKnown = resolve));
+    planning = makePlan(coordinator, deps.store, {
+      id,
+      consistency: "live",
+      source: input.source,
+      settings: input,
+      startedAt: started,
+      signal: deps.signal,
+      catalog,
+      // The coordinator's locks, taken as soon as the tables are known, last until the end.
+      afterTables: (tables) => catalog.using(coordinator, (c) => lockTables(c, tables)),
+      onUnits: unitsKnown,
+    });
+    planning.catch(() => {});
+    // Planning that fails before the units are known fails here; after, it stops the run (below).
+    const data: DataPlan = await Promise.race([units, planning]);
+    const { format } = formatOf(data, input.encryption);
+    const jobs = Math.max(1, Math.min(input.jobs, data.units.filter((u) => u.kind === "table").length));
     deps.signal?.throwIfAborted();
-    run.start(plan, []);
+    run.start(data, []);
     const dataStart = performance.now();
-    const queue = largestFirst(plan.units.filter((u) => u.kind === "table"));
+    const queue = largestFirst(data.units.filter((u) => u.kind === "table"));
     // Units of tables a worker cannot lock at once go to the coordinator, which has held their lock from the start.
     const deferred: PlanUnit[] = [];
     let next = 0;
@@ -215,29 +232,35 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     // statement (ALTER TABLE) that came since waits for it; a worker's plain lock would queue
     // behind that statement and wait for the end of the backup, which waits for the worker.
     // Workers lock NOWAIT, as pg_dump's do; what they cannot lock is the coordinator's to copy.
-    const workerLoop = async (client: PgClient) => {
+    const workerLoop = async (joined: Promise<PgClient>) => {
+      const client = await joined;
+      await catalog.take(client);
       while (run.firstError === undefined) {
         const unit = queue[next++];
         if (!unit) return;
         try {
-          if (!(await run.run(client, plan, unit, format, true))) deferred.push(unit);
+          if (!(await run.run(client, data, unit, format, true))) deferred.push(unit);
         } catch (cause) {
-          run.stop(asFailure(cause, plan, unit));
+          run.stop(asFailure(cause, data, unit));
           return;
         }
       }
     };
-    const workers = plan.units.length > 0 ? joined.slice(0, jobs).map((c) => workerLoop(c)) : [];
-    const coordinatorWork = (async () => {
-      for (const unit of plan.units.filter((u) => u.kind === "large-objects")) await run.run(coordinator, plan, unit, format);
-    })().catch((cause) => run.stop(cause));
-    await Promise.allSettled([coordinatorWork, ...workers]);
+    const workers = queue.length > 0 ? joining.slice(0, jobs).map((j) => workerLoop(j).catch((cause) => run.stop(cause))) : [];
+    // The coordinator reads the rest of the schema, then the large objects; a failure there stops the workers.
+    const coordinatorWork = planning
+      .then(async (plan) => {
+        for (const unit of plan.units.filter((u) => u.kind === "large-objects")) await run.run(coordinator, plan, unit, format);
+      })
+      .catch((cause) => run.stop(cause));
+    await Promise.allSettled([coordinatorWork, Promise.all(joining).catch((cause) => run.stop(cause)), ...workers]);
     for (const unit of deferred) {
       if (run.firstError !== undefined) break;
-      await run.run(coordinator, plan, unit, format).catch((cause) => run.stop(asFailure(cause, plan, unit)));
+      await run.run(coordinator, data, unit, format).catch((cause) => run.stop(asFailure(cause, data, unit)));
     }
     // Whatever failed first is the cause; errors after it are consequences of stopping.
     if (run.firstError !== undefined) throw run.firstError;
+    const plan = await planning;
     const dataMs = performance.now() - dataStart;
     for (const c of run.clients) await c.query("COMMIT").catch(() => {});
     const manifest = await commit(deps, plan, run, dataMs, t0);
@@ -245,7 +268,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     return { id, manifest };
   } finally {
     // A worker still connecting when planning failed is closed with the rest.
-    await Promise.allSettled(joining);
+    await Promise.allSettled([...joining, ...(planning ? [planning] : [])]);
     await run.close();
     // A live backup cannot be continued: nothing of an unfinished one is kept.
     if (!committed) await deleteUnder(deps.store, prefix);
@@ -339,7 +362,7 @@ async function commit(deps: DumpDeps, plan: DumpPlan, run: UnitRun, dataMs: numb
   return manifest;
 }
 
-function asFailure(cause: unknown, plan: DumpPlan, unit: PlanUnit): unknown {
+function asFailure(cause: unknown, plan: DataPlan, unit: PlanUnit): unknown {
   if (cause instanceof Failure) return cause;
   const t = unit.kind === "table" ? plan.tables[unit.table]! : undefined;
   if (!t) return new Failure<DumpError>({ _tag: "LargeObjectsFailed", message: `reading large objects failed: ${causeMessage(cause)}`, retryable: true });
@@ -370,8 +393,8 @@ async function exportSnapshot(client: PgClient): Promise<string> {
 }
 
 /** ACCESS SHARE locks, as pg_dump takes: concurrent DDL waits until the dump is done. */
-async function lockTables(client: PgClient, schema: SchemaCapture): Promise<void> {
-  const names = schema.tables.map((t) => qname(t.schema, t.name));
+async function lockTables(client: PgClient, tables: readonly TableData[]): Promise<void> {
+  const names = tables.map((t) => qname(t.schema, t.name));
   for (let i = 0; i < names.length; i += 500) {
     await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
   }

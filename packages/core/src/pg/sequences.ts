@@ -1,5 +1,5 @@
 import { literal, qname } from "./sql.js";
-import type { PgClient } from "./session.js";
+import type { Queryable } from "./query-pool.js";
 
 /** A sequence by name (schema/model.ts holds the same shape). */
 interface SequenceRef {
@@ -14,7 +14,7 @@ export interface SequenceState extends SequenceRef {
 }
 
 /** Reads every sequence's state in the caller's snapshot, 500 per query. */
-export async function readSequenceStates(client: PgClient, sequences: readonly SequenceRef[]): Promise<SequenceState[]> {
+export async function readSequenceStates(client: Queryable, sequences: readonly SequenceRef[]): Promise<SequenceState[]> {
   const out: SequenceState[] = [];
   for (let i = 0; i < sequences.length; i += 500) {
     const batch = sequences.slice(i, i + 500);

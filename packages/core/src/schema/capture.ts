@@ -3,7 +3,7 @@ import type { PgClient } from "../pg/session.js";
 import { ResultAsync, errAsync, okAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
 import type { SchemaError } from "./errors.js";
-import type { DdlItem, DdlNode, SchemaCapture } from "./model.js";
+import type { DdlItem, DdlNode, SchemaCapture, TableData } from "./model.js";
 import { orderNodes, readDependencies } from "./order.js";
 import { capturePostData } from "./post-data.js";
 import { capturePrivileges } from "./privileges.js";
@@ -18,9 +18,9 @@ import { findUnsupported } from "./unsupported.js";
  * transaction the caller holds (the dump's exported snapshot), with `search_path = ''` so every
  * name the server prints is schema-qualified.
  */
-export function captureSchema(client: PgClient | QueryPool): ResultAsync<SchemaCapture, SchemaError> {
+export function captureSchema(client: PgClient | QueryPool, hooks: CaptureHooks = {}): ResultAsync<SchemaCapture, SchemaError> {
   // One connection runs one query at a time: its queries queue in a pool of one.
-  return ResultAsync.fromPromise(run(client instanceof QueryPool ? client : new QueryPool([client])), (cause): SchemaError => ({
+  return ResultAsync.fromPromise(run(client instanceof QueryPool ? client : new QueryPool([client]), hooks), (cause): SchemaError => ({
     _tag: "CatalogQueryFailed",
     what: "schema capture",
     message: `reading the catalogs failed: ${causeMessage(cause)}${lockTableHint(cause)}`,
@@ -36,34 +36,47 @@ const lockTableHint = (cause: unknown): string =>
     ? "; the server's lock table is too small for this many tables and views: raise max_locks_per_transaction (pg_dump needs the same)"
     : "";
 
-async function run(client: Queryable): Promise<SchemaCapture | SchemaError> {
+export interface CaptureHooks {
+  /** Called once the tables are read, before the rest of the schema: their data can be planned there. */
+  onTables?: (tables: TableData[]) => void;
+}
+
+async function run(client: QueryPool, hooks: CaptureHooks): Promise<SchemaCapture | SchemaError> {
   const [{ v }] = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows as [{ v: string }];
   const versionNum = Number(v);
-  // Independent reads, side by side when the client is a pool of connections. Relations first:
-  // its first query (which sizes and so locks every table) goes to the pool's preferred connection.
-  const relations = captureRelations(client, versionNum);
-  const problem = findUnsupported(client);
+  // The relations first, with the check for what cannot be backed up, ahead of any other read:
+  // the tables' data can be planned (and read) as soon as they are known, while the rest is read.
+  // The first query (which sizes and so locks every table) goes to the pool's preferred connection.
+  const unsupported = findUnsupported(client.first);
+  const reading = captureRelations(client.first, versionNum, (tables) => {
+    // Handed on once nothing that cannot be backed up was found; otherwise that is the error.
+    unsupported.then((found) => found || hooks.onTables?.(tables), () => {});
+  });
+  const [problem, relationsRead] = await Promise.allSettled([unsupported, reading]);
+  // An unsupported object is the reason to give, even when a query about it failed meanwhile.
+  if (problem.status === "fulfilled" && problem.value) return problem.value;
+  if (problem.status === "rejected") throw problem.reason;
+  if (relationsRead.status === "rejected") throw relationsRead.reason;
+  const relations = relationsRead.value;
+  // The rest side by side.
   const parts = [
     captureSchemas(client, versionNum).then(simple),
     captureExtensions(client).then(simple),
     captureCollations(client, versionNum).then(simple),
     captureTypes(client, versionNum),
     captureRoutines(client, versionNum),
-    relations.then((r) => r.nodes),
+    Promise.resolve(relations.nodes),
     capturePostData(client, versionNum),
   ];
   const dependencies = readDependencies(client);
   const privileges = capturePrivileges(client);
-  const all = [relations, problem, ...parts, dependencies, privileges];
-  // An unsupported object is the reason to give, even when a query about it failed meanwhile.
-  const settled = await Promise.allSettled(all);
-  const found = settled[1]!.status === "fulfilled" ? (settled[1]!.value as SchemaError | undefined) : undefined;
-  if (found) return found;
+  // Every read settles before this returns: none is left running on a connection the caller reuses.
+  const settled = await Promise.allSettled([...parts, dependencies, privileges]);
   for (const s of settled) if (s.status === "rejected") throw s.reason;
   const nodes = (await Promise.all(parts)).flat().filter((n) => n.item.sql.trim() !== "");
   const ordered = orderNodes(nodes, await dependencies);
   if ("_tag" in ordered) return ordered;
-  const { matviews: captured, tables, sequences } = await relations;
+  const { matviews: captured, tables, sequences } = relations;
   // Materialized views are refreshed in the order they were created: each after those it reads.
   const position = new Map(ordered.items.map((item, i) => [item.id, i]));
   const matviews = [...captured].sort(

@@ -93,7 +93,7 @@ const node = (item: Omit<DdlItem, "section" | "phase">): DdlNode => ({ item: pre
 const checkId = (table: string, c: CheckRow) => `check constraint ${table}.${c.conname}`;
 
 /** Tables (plain, partitioned, partitions, inheritance children), sequences, views, materialized views. */
-export async function captureRelations(client: Queryable, versionNum: number): Promise<RelationCapture> {
+export async function captureRelations(client: Queryable, versionNum: number, onTables?: (tables: TableData[]) => void): Promise<RelationCapture> {
   const rels = await rows<RelRow>(
     client,
     `SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relispartition, c.relreplident,
@@ -113,11 +113,11 @@ export async function captureRelations(client: Queryable, versionNum: number): P
   const oids = rels.map((r) => r.oid);
   const stat = versionNum >= 170000 ? "a.attstattarget" : "NULLIF(a.attstattarget, -1)";
   const compression = versionNum >= 140000 ? "NULLIF(a.attcompression::text, '')" : "NULL::text";
-  // What follows reads about those relations, side by side on a pool.
-  const [cols, checks, parents, seqs, notNulls] = await Promise.all([
-    rows<ColRow>(
-      client,
-      `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  // What follows reads about those relations, side by side on a pool; the columns first, which
+  // with the relations make the tables.
+  const colsRead = rows<ColRow>(
+    client,
+    `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull, a.attidentity, a.attgenerated, a.attislocal,
             pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, d.oid AS attrdef_oid,
             CASE WHEN a.attcollation <> t.typcollation THEN
@@ -126,13 +126,14 @@ export async function captureRelations(client: Queryable, versionNum: number): P
                 WHERE co.oid = a.attcollation) END AS coll,
             a.attstorage, t.typstorage, ${stat} AS stattarget, ${compression} AS compression, a.attoptions,
             pg_catalog.col_description(a.attrelid, a.attnum) AS comment
-         FROM pg_catalog.pg_attribute a
-         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-         LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-        ORDER BY a.attrelid, a.attnum`,
-      [oids],
-    ),
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [oids],
+  );
+  const rest = Promise.all([
     rows<CheckRow>(
       client,
       `SELECT oid, conrelid, conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated, conislocal,
@@ -159,16 +160,29 @@ export async function captureRelations(client: Queryable, versionNum: number): P
         )
       : Promise.resolve([]),
   ]);
+  rest.catch(() => {}); // awaited below, after the tables are handed on
+  const cols = await colsRead;
+  const colsBy = groupBy(cols, (c) => c.attrelid);
+  const tables: TableData[] = rels
+    .filter((r) => r.relkind === "r")
+    .map((r) => ({
+      oid: r.oid,
+      schema: r.nspname,
+      name: r.relname,
+      columns: (colsBy.get(r.oid) ?? []).filter((c) => c.attgenerated === "").map((c) => c.attname),
+      sizeBytes: Number(r.size),
+    }));
+  onTables?.(tables);
+  const [checks, parents, seqs, notNulls] = await rest;
   const notNullBy = new Map(notNulls.map((n) => [`${n.conrelid}:${n.attnum}`, n]));
 
-  const colsBy = groupBy(cols, (c) => c.attrelid);
   const checksBy = groupBy(checks, (c) => c.conrelid);
   const parentsBy = groupBy(parents, (p) => p.inhrelid);
   const relById = new Map(rels.map((r) => [r.oid, r]));
   const identityBy = new Map<string, SeqRow>();
   for (const s of seqs) if (s.identity && s.owner_table != null) identityBy.set(`${s.owner_table}:${s.owner_col}`, s);
 
-  const out: RelationCapture = { nodes: [], tables: [], sequences: [], matviews: [] };
+  const out: RelationCapture = { nodes: [], tables, sequences: [], matviews: [] };
   for (const r of rels) {
     const name = qname(r.nspname, r.relname);
     const display = `${r.nspname}.${r.relname}`;
@@ -259,15 +273,6 @@ export async function captureRelations(client: Queryable, versionNum: number): P
           }),
         );
       }
-    }
-    if (r.relkind === "r") {
-      out.tables.push({
-        oid: r.oid,
-        schema: r.nspname,
-        name: r.relname,
-        columns: columns.filter((c) => c.attgenerated === "").map((c) => c.attname),
-        sizeBytes: Number(r.size),
-      });
     }
   }
 
