@@ -33,10 +33,11 @@ describe("QueryPool", () => {
     b.finish();
     await tick();
     expect(b.ran).toEqual(["q2", "q3"]);
-    a.finish();
     b.finish();
+    await tick();
+    a.finish();
     expect((await Promise.all([q1, q2, q3])).map((r) => r.rows[0])).toEqual([{ on: "a", sql: "q1" }, { on: "b", sql: "q2" }, { on: "b", sql: "q3" }]);
-    // Both idle: the first connection takes the next query.
+    // Both idle (b was first to be): the first connection takes the next query.
     const q4 = pool.query("q4");
     await tick();
     expect(a.ran).toEqual(["q1", "q4"]);
