@@ -5,7 +5,7 @@
  * examples.test.ts.)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -106,4 +106,14 @@ it("the README's age-keygen commands make a key pair that encrypts a backup and 
   const r = await runCli(["restore", "--from", dest, "--target", pg15.url(target), "--identity", join(dir, "cobalt-backup-key.txt")]);
   expect(r.code, r.stderr).toBe(0);
   expect(await dataDigest(pg15.url(target))).toEqual(await dataDigest(pg15.url(source)));
+});
+
+it("the command keeps its compiled code in the user's cache, and runs the same where no cache directory can be made", () => {
+  const command = join(repoRoot, "packages/cli/bin/cobalt-backup.js");
+  const home = mkdtempSync(join(tmpdir(), "cobalt-home-"));
+  const version = (env: Record<string, string>) => execFileSync(command, ["--version"], { env: { ...process.env, XDG_CACHE_HOME: "", ...env }, timeout: 30_000 }).toString().trim();
+  expect(version({ HOME: home })).toMatch(/^\d+\.\d+\.\d+/);
+  expect(readdirSync(join(home, ".cache", "cobalt-backup", "compile")).length).toBeGreaterThan(0);
+  // Node 24 spins in a recursive mkdir (or a compile cache) under /proc: the command must not.
+  expect(version({ HOME: "/proc/no-such-home" })).toMatch(/^\d+\.\d+\.\d+/);
 });
