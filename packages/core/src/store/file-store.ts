@@ -55,6 +55,10 @@ export function fileStore(url: string): BackupStore {
   // mkdir that fails with EEXIST, then a stat, cost more than writing a small table's object.
   // Removing empty directories forgets them all.
   const made = new Set<string>();
+  // Temporary names: random per store, then counted (random bytes per object cost more than a
+  // small table's write); another writer's names differ in the random part.
+  const writer = randomBytes(6).toString("hex");
+  let written = 0;
   const ensureDir = async (dir: string): Promise<void> => {
     if (made.has(dir)) return;
     await mkdirp(dir);
@@ -111,7 +115,7 @@ export function fileStore(url: string): BackupStore {
         (async () => {
           const target = path(key);
           await ensureDir(dirname(target));
-          const temp = `${target}${PARTIAL}${randomBytes(6).toString("hex")}`;
+          const temp = `${target}${PARTIAL}${writer}-${++written}`;
           const handle = await open(temp, "wx").catch(async (e: { code?: string }) => {
             // Another process may have removed the directory since: make it again.
             if (e.code !== "ENOENT") throw e;
