@@ -14,11 +14,12 @@ export function memoryStore(location = "memory://test/"): MemoryStore {
     location,
     objects,
     checkWritable: () => okAsync(undefined),
-    put: (key: string, body: Readable) =>
+    put: (key: string, body: Readable | Buffer) =>
       ResultAsync.fromPromise(
         (async () => {
           const chunks: Buffer[] = [];
-          for await (const c of body as AsyncIterable<Buffer>) chunks.push(c);
+          if (Buffer.isBuffer(body)) chunks.push(body);
+          else for await (const c of body as AsyncIterable<Buffer>) chunks.push(c);
           const data = Buffer.concat(chunks);
           objects.set(key, data);
           return { bytes: data.length };

@@ -31,6 +31,18 @@ export function storeConformance(name: string, make: () => Promise<BackupStore>,
       expect(listed.map((o) => [o.key, o.bytes])).toEqual([["a/b/one.bin", body.length]]);
     });
 
+    it("writes a body already in memory whole; an aborted one leaves nothing", async () => {
+      const store = await make();
+      const body = Buffer.from("a small table's encoded rows\n".repeat(1000));
+      const put = await store.put("m/one.zst", body);
+      expect(put._unsafeUnwrap().bytes).toBe(body.length);
+      expect(await text((await store.get("m/one.zst"))._unsafeUnwrap())).toBe(body.toString());
+      const aborted = await store.put("m/two.zst", body, { signal: AbortSignal.abort() });
+      expect(aborted.isErr()).toBe(true);
+      expect((await store.list("m/"))._unsafeUnwrap().map((o) => [o.key, o.bytes])).toEqual([["m/one.zst", body.length]]);
+      expect((await store.listUnfinished("m/"))._unsafeUnwrap()).toEqual([]);
+    });
+
     it("never shows a half-written object when the body fails", async () => {
       const store = await make();
       const failing = new Readable({

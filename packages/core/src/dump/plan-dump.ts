@@ -306,7 +306,7 @@ async function planUnits(reader: Queryable, tables: readonly TableData[], input:
 }
 
 export async function putJson(store: BackupStore, key: string, value: unknown, signal?: AbortSignal): Promise<void> {
-  const r = await store.put(key, readableOf(JSON.stringify(value)), signal ? { signal } : {});
+  const r = await store.put(key, Buffer.from(JSON.stringify(value)), signal ? { signal } : {});
   if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
 }
 

@@ -5,7 +5,7 @@ import { ResultAsync, err, ok, type Result } from "../result.js";
 import type { BackupStore, StoreError } from "../store/backup-store.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter, countLines } from "../util/meter.js";
-import { readHead, readableOf } from "../util/readable.js";
+import { readHead } from "../util/readable.js";
 import { CompressingStream, compressBuffer } from "./compression.js";
 import { encrypts, type ObjectEncoding } from "./encoding.js";
 import { encryptingStream } from "./encryption.js";
@@ -87,7 +87,7 @@ async function writeWhole(store: BackupStore, key: string, raw: Buffer, opts: Wr
   }
   opts.onStored?.(stored.length);
   let failed: WriteObjectError | undefined;
-  const storedBytes = await put(store, key, readableOf(stored), opts, (e) => (failed = e));
+  const storedBytes = await put(store, key, stored, opts, (e) => (failed = e));
   if (failed) return err(failed);
   return settled(store, key, storedBytes, stored.length, { key, bytes: stored.length, sha256: sha256(stored), rawBytes: raw.length, rawSha256: sha256(raw), rawLines });
 }
@@ -119,7 +119,7 @@ async function writeStreamed(store: BackupStore, key: string, source: Readable, 
 }
 
 /** Stores `body`: the bytes the store reports, or undefined after telling `failed` why not. */
-async function put(store: BackupStore, key: string, body: Readable, opts: WriteObjectOptions, failed: (e: WriteObjectError) => void): Promise<number | undefined> {
+async function put(store: BackupStore, key: string, body: Readable | Buffer, opts: WriteObjectOptions, failed: (e: WriteObjectError) => void): Promise<number | undefined> {
   const putOptions = { ...(opts.expectedBytes !== undefined ? { expectedBytes: opts.expectedBytes } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
   const refused = (storeError: StoreError): undefined => {
     failed({ _tag: "StoreFailed", key, storeError, message: storeError.message });

@@ -58,7 +58,8 @@ export interface BackupStore {
   readonly location: string;
   /** Proves the destination can be written, leaving nothing behind. Run before any backup work. */
   checkWritable(): ResultAsync<void, StoreError>;
-  put(key: string, body: Readable, opts?: PutOptions): ResultAsync<{ bytes: number }, StoreError>;
+  /** `body`: a stream, or bytes already in memory (a small encoded object, a JSON document), which a store may write in one call. */
+  put(key: string, body: Readable | Buffer, opts?: PutOptions): ResultAsync<{ bytes: number }, StoreError>;
   get(key: string): ResultAsync<Readable, StoreError>;
   list(prefix: string): ResultAsync<StoredObject[], StoreError>;
   delete(keys: readonly string[]): ResultAsync<void, StoreError>;

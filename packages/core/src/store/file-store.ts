@@ -116,24 +116,34 @@ export function fileStore(url: string): BackupStore {
           const target = path(key);
           await ensureDir(dirname(target));
           const temp = `${target}${PARTIAL}${writer}-${++written}`;
-          const handle = await open(temp, "wx").catch(async (e: { code?: string }) => {
-            // Another process may have removed the directory since: make it again.
-            if (e.code !== "ENOENT") throw e;
-            made.delete(dirname(target));
-            await ensureDir(dirname(target));
-            return open(temp, "wx");
-          });
-          const file = createWriteStream("", { fd: handle });
+          // Another process may have removed the directory since it was made: make it again.
+          const again = async <T>(create: () => Promise<T>): Promise<T> =>
+            create().catch(async (e: { code?: string }) => {
+              if (e.code !== "ENOENT") throw e;
+              made.delete(dirname(target));
+              await ensureDir(dirname(target));
+              return create();
+            });
+          const signal = opts.signal ? { signal: opts.signal } : {};
           try {
-            await pipeline(body, file, ...(opts.signal ? [{ signal: opts.signal }] : []));
+            let bytes: number;
+            if (Buffer.isBuffer(body)) {
+              // Bytes in memory: one write, without a stream per object (most tables are small).
+              await again(() => writeFile(temp, body, { flag: "wx", ...signal }));
+              bytes = body.length;
+            } else {
+              const file = createWriteStream("", { fd: await again(() => open(temp, "wx")) });
+              await pipeline(body, file, ...(opts.signal ? [signal] : []));
+              // What the file system took: every write returned its count before the file closed.
+              bytes = file.bytesWritten;
+            }
             await rename(temp, target);
+            return { bytes };
           } catch (e) {
             await rm(temp, { force: true });
             await removeEmpty(dirname(target));
             throw e;
           }
-          // What the file system took: every write returned its count before the file closed.
-          return { bytes: file.bytesWritten };
         })(),
         ioError(`writing ${key}`, key),
       ),

@@ -14,6 +14,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { ResultAsync } from "../result.js";
 import { causeMessage } from "../util/errors.js";
 import { Meter } from "../util/meter.js";
+import { readableOf } from "../util/readable.js";
 import type { BackupStore, PutOptions, StoreError, StoredObject, UnfinishedUpload } from "./backup-store.js";
 import { partSizeFor } from "./part-size.js";
 
@@ -96,9 +97,10 @@ export function s3Store(opts: S3StoreOptions): BackupStore {
           return { _tag: "StoreIOFailed", key: "", retryable: isRetryable(cause), message: `cannot write to ${location}: ${causeMessage(cause)}; check the bucket name, endpoint, region and that the credentials may write there` };
         },
       ),
-    put: (key: string, body: Readable, putOpts: PutOptions = {}) =>
+    put: (key: string, content: Readable | Buffer, putOpts: PutOptions = {}) =>
       ResultAsync.fromPromise(
         (async () => {
+          const body = Buffer.isBuffer(content) ? readableOf(content) : content;
           const meter = new Meter(undefined, { hash: false });
           const partSize = partSizeFor(putOpts.expectedBytes ?? 0, opts.minPartSize ?? 8 * MiB);
           const upload = new Upload({
