@@ -19,12 +19,17 @@ export const suffix = (c: Compression): string => ({ zstd: ".zst", gzip: ".gz", 
  */
 const FAST_HASH_LOG = 12;
 
+/** Output chunks of a stream: large, as each one is a trip to the thread pool and a write. */
+const STREAM_CHUNK = 256 * 1024;
+
+/** ZSTD_compressBound: the largest frame `n` bytes can make. */
+const zstdBound = (n: number): number => n + (n >>> 8) + (n < 128 * 1024 ? (128 * 1024 - n) >>> 11 : 0) + 64;
+
 const zstdOptions = (level: number | undefined): ZstdOptions => ({
-  // Output in large chunks too: each one is a trip to the thread pool and a write.
-  chunkSize: 256 * 1024,
+  chunkSize: STREAM_CHUNK,
   params: { [constants.ZSTD_c_compressionLevel]: level ?? 3, [constants.ZSTD_c_checksumFlag]: 1, ...(level === 1 ? { [constants.ZSTD_c_hashLog]: FAST_HASH_LOG } : {}) },
 });
-const gzipOptions = (level: number | undefined): ZlibOptions => ({ level: level ?? 6, chunkSize: 256 * 1024 });
+const gzipOptions = (level: number | undefined): ZlibOptions => ({ level: level ?? 6, chunkSize: STREAM_CHUNK });
 
 export function compressor(c: Compression, level = DEFAULT_LEVEL[c]): Transform {
   switch (c) {
@@ -127,7 +132,10 @@ const gzipAsync = promisify(gzip);
 export async function compressBuffer(c: Compression, bytes: Buffer, level = DEFAULT_LEVEL[c]): Promise<Buffer> {
   switch (c) {
     case "zstd":
-      return zstdAsync(bytes, { ...zstdOptions(level), pledgedSrcSize: bytes.length });
+      // Output room for the whole frame, at most what the chunks of a stream get: zstd then writes
+      // it in one pass, and a small object does not take (and count against the collector) a
+      // 256 KiB buffer of its own.
+      return zstdAsync(bytes, { ...zstdOptions(level), pledgedSrcSize: bytes.length, chunkSize: Math.min(STREAM_CHUNK, zstdBound(bytes.length)) });
     case "gzip":
       return gzipAsync(bytes, gzipOptions(level));
     case "none":
