@@ -151,12 +151,16 @@ interface Timed {
  * Runs the commands in rounds, each once per round, `repeat` rounds, and returns each command's
  * run of median wall time (its RSS and output with it). Rounds, not one command's runs in a row:
  * a slow stretch of a shared machine then slows every tool compared, not whichever ran during it.
+ * Each run starts after `sync`: what earlier runs wrote (dumps, stores, s3rver's files) is on
+ * disk by then, so no run pays for the write-back of another's output. What a tool syncs itself
+ * (pg_dump fsyncs its output) stays in its own time.
  */
 async function measureRounds(work: string, commands: Record<string, Timed>, repeat = REPEAT): Promise<Record<string, Run>> {
   const runs = new Map(Object.keys(commands).map((k) => [k, [] as Run[]]));
   for (let i = 0; i < repeat; i++) {
     for (const [k, c] of Object.entries(commands)) {
       await c.prepare?.();
+      spawnSync("sync");
       runs.get(k)!.push(await measure(work, c.cmd, c.args()));
     }
   }
