@@ -161,7 +161,9 @@ async function measureRounds(work: string, commands: Record<string, Timed>, repe
     for (const [k, c] of Object.entries(commands)) {
       await c.prepare?.();
       spawnSync("sync");
-      runs.get(k)!.push(await measure(work, c.cmd, c.args()));
+      const run = await measure(work, c.cmd, c.args());
+      log(`    round ${i + 1}, ${k}: ${run.seconds.toFixed(2)} s`);
+      runs.get(k)!.push(run);
     }
   }
   const median = (r: Run[]) => [...r].sort((a, b) => a.seconds - b.seconds)[Math.floor(r.length / 2)]!;
