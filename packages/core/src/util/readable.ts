@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from "node:stream";
 
-/** A stream of one in-memory text or buffer (manifests, small JSON objects, small encoded objects). */
+/** A stream of one in-memory text or buffer (manifests, small JSON objects, a body in memory for a store that streams). */
 export const readableOf = (content: string | Buffer): Readable => {
   const s = new PassThrough();
   s.end(typeof content === "string" ? Buffer.from(content) : content);
