@@ -189,6 +189,10 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
   let committed = false;
   let joining: Promise<PgClient>[] = [];
   let planning: Promise<DumpPlan> | undefined;
+  // Workers connect while the coordinator does (and exports its snapshot): they join it then.
+  const connecting = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => connectWorker(deps, input, i, run));
+  // Their failure is the run's once the coordinator is connected (below); before, the coordinator's is.
+  for (const c of connecting) c.catch(() => {});
   try {
     const coordinator = await connectSource(deps.connect, `source database ${input.source.database}`);
     run.clients.push(coordinator);
@@ -199,7 +203,7 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     // read the catalogs until the units are known; then they leave for the data, and the rest of
     // the schema is read on the coordinator while the largest tables stream.
     const catalog = new QueryPool([coordinator]);
-    joining = Array.from({ length: Math.max(1, input.jobs) }, (_, i) => joinSnapshot(deps, input, snapshot, i, run));
+    joining = connecting.map((worker) => worker.then((w) => joinSnapshot(w, snapshot)));
     // Settled even when planning fails first: no rejection goes unhandled.
     for (const j of joining) j.then((worker) => catalog.add(worker), () => {});
     let unitsKnown!: (plan: DataPlan) => void;
@@ -268,17 +272,22 @@ async function runLive(deps: DumpDeps, input: DumpInput): Promise<DumpOutput> {
     return { id, manifest };
   } finally {
     // A worker still connecting when planning failed is closed with the rest.
-    await Promise.allSettled([...joining, ...(planning ? [planning] : [])]);
+    await Promise.allSettled([...connecting, ...joining, ...(planning ? [planning] : [])]);
     await run.close();
     // A live backup cannot be continued: nothing of an unfinished one is kept.
     if (!committed) await deleteUnder(deps.store, prefix);
   }
 }
 
-/** A worker connection inside the coordinator's exported snapshot; the run closes it. */
-async function joinSnapshot(deps: DumpDeps, input: DumpInput, snapshot: string, i: number, run: UnitRun): Promise<PgClient> {
+/** A worker's connection; the run closes it. */
+async function connectWorker(deps: DumpDeps, input: DumpInput, i: number, run: UnitRun): Promise<PgClient> {
   const worker = await connectSource(deps.connect, `source database ${input.source.database} (worker ${i + 1})`);
   run.clients.push(worker);
+  return worker;
+}
+
+/** Takes a worker into the coordinator's exported snapshot. */
+async function joinSnapshot(worker: PgClient, snapshot: string): Promise<PgClient> {
   try {
     await worker.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     await worker.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
