@@ -174,12 +174,11 @@ const safeJson = (text: string): unknown => {
   }
 };
 
-interface SnapshotInfo {
+interface ServerFacts {
   serverVersion: string;
   serverVersionNum: number;
   encoding: string;
   snapshotTime: string;
-  databaseBytes: number;
   /** The server runs on this machine: reached through a Unix socket or a loopback address. */
   sharesHost: boolean;
 }
@@ -211,28 +210,31 @@ export async function makePlan(
   const t0 = performance.now();
   const prefix = backupPrefix(input.id);
   const reader = input.catalog ?? new QueryPool([client]);
+  // The facts first (one cheap round trip, which the capture would make for the version anyway),
+  // then the relations, on the connection that locks the tables.
+  const facts = await serverFacts(reader.first);
   let tablesRead!: (tables: TableData[]) => void;
   const tables = new Promise<TableData[]>((resolve) => (tablesRead = resolve));
   const capturing = (async (): Promise<SchemaCapture> => {
-    const captured = await captureSchema(reader, { onTables: tablesRead });
+    const captured = await captureSchema(reader, { onTables: tablesRead, serverVersionNum: facts.serverVersionNum });
     if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
     return (captured as { value: SchemaCapture }).value;
   })();
-  // After the capture's first query: the database's size takes a while to read, and the tables come first.
-  const info = snapshotInfo(reader);
   // A capture that fails before the tables are read fails this first; one that succeeds has read them.
   const planning = tables.then(async (read) => {
     await input.afterTables?.(read);
-    const data = await planUnits(reader.first, read, input, await info);
+    const data = await planUnits(reader.first, read, input, facts);
     input.onUnits?.(data);
     return data;
   });
-  const [schema, data, facts] = await Promise.all([capturing, planning, info]);
+  // Not before the tables: it reads the size of every file of the database.
+  const databaseBytes = tables.then(() => databaseSize(reader));
+  const [schema, data] = await Promise.all([capturing, planning, databaseBytes]);
   input.signal?.throwIfAborted();
   const sequences = await readSequenceStates(reader, schema.sequences);
 
   // Where the server runs only shaped this plan's default; the manifest describes the source.
-  const { sharesHost: _sharesHost, ...sourceFacts } = facts;
+  const { sharesHost: _sharesHost, ...sourceFacts } = { ...facts, databaseBytes: await databaseBytes };
   const format = objectFormat(input.settings);
   const schemaKey = `schema.json${objectSuffix(format)}`;
   const written = await writeOrThrow(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), { ...format, ...(input.signal ? { signal: input.signal } : {}) });
@@ -263,7 +265,7 @@ const objectFormat = (settings: DumpSettings): ObjectEncoding => ({
 });
 
 /** The units of the tables read: one per table, or per chunk of a table larger than the split threshold, then the large objects. */
-async function planUnits(reader: Queryable, tables: readonly TableData[], input: { id: string; settings: DumpSettings }, info: SnapshotInfo): Promise<DataPlan> {
+async function planUnits(reader: Queryable, tables: readonly TableData[], input: { id: string; settings: DumpSettings }, info: ServerFacts): Promise<DataPlan> {
   const { settings } = input;
   const ext = objectSuffix(objectFormat(settings));
   const total = tables.reduce((s, t) => s + t.sizeBytes, 0);
@@ -310,10 +312,11 @@ export async function putJson(store: BackupStore, key: string, value: unknown, s
   if (r.isErr()) fail({ _tag: "StoreFailed", storeError: r.error, message: r.error.message });
 }
 
-export async function snapshotInfo(client: Queryable): Promise<SnapshotInfo> {
-  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; size: string; local: boolean }>(
+/** What the plan and manifest say of the server, read in the snapshot's transaction. */
+async function serverFacts(client: Queryable): Promise<ServerFacts> {
+  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; local: boolean }>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
-            pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at, pg_catalog.pg_database_size(d.oid) AS size,
+            pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at,
             pg_catalog.inet_server_addr() IS NULL OR pg_catalog.host(pg_catalog.inet_server_addr()) IN ('::1', '::ffff:127.0.0.1')
               OR pg_catalog.inet_server_addr() <<= '127.0.0.0/8'::pg_catalog.inet AS local
        FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
@@ -324,10 +327,12 @@ export async function snapshotInfo(client: Queryable): Promise<SnapshotInfo> {
     serverVersionNum: Number(row.num),
     encoding: row.encoding,
     snapshotTime: new Date(row.at).toISOString(),
-    databaseBytes: Number(row.size),
     sharesHost: row.local,
   };
 }
+
+const databaseSize = async (client: Queryable): Promise<number> =>
+  Number((await client.query<{ size: string }>("SELECT pg_catalog.pg_database_size(pg_catalog.current_database()) AS size")).rows[0]!.size);
 
 /**
  * The chunks of every table: tables above the threshold are looked at for a single-column

@@ -39,11 +39,12 @@ const lockTableHint = (cause: unknown): string =>
 export interface CaptureHooks {
   /** Called once the tables are read, before the rest of the schema: their data can be planned there. */
   onTables?: (tables: TableData[]) => void;
+  /** The server's `server_version_num`, when the caller has read it already: one round trip fewer. */
+  serverVersionNum?: number;
 }
 
 async function run(client: QueryPool, hooks: CaptureHooks): Promise<SchemaCapture | SchemaError> {
-  const [{ v }] = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows as [{ v: string }];
-  const versionNum = Number(v);
+  const versionNum = hooks.serverVersionNum ?? Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
   // The relations first, with the check for what cannot be backed up, ahead of any other read:
   // the tables' data can be planned (and read) as soon as they are known, while the rest is read.
   // The first query (which sizes and so locks every table) goes to the pool's preferred connection.
