@@ -49,6 +49,13 @@ export function describeConnectError(cause: unknown, what: string): ConnectProbl
         message: `${what}: ${detail}: check the database name at the end of the URL`,
         retryable: false,
       };
+    case "53300":
+      // The coordinator and every worker hold a connection for the whole backup.
+      return {
+        reason: "other",
+        message: `${what}: ${detail}: a backup holds one connection per job plus one; run fewer jobs, or raise the role's CONNECTION LIMIT or the server's max_connections`,
+        retryable: true,
+      };
     case "42501":
       return { reason: "permission", message: `${what}: ${detail}`, retryable: false };
     default:
