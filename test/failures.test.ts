@@ -307,6 +307,34 @@ describe("5: bad input gets one clear error and writes nothing", () => {
     expect(line).toMatch(/check the database name/);
   });
 
+  it("a role allowed fewer connections than the backup holds (--jobs 2 holds three): the limit, named with what to change", async () => {
+    const role = `cobalt_limited_${process.pid}`;
+    const secret = "Limited-Passw0rd-31";
+    await pgc().query("postgres", `DROP ROLE IF EXISTS ${role}`);
+    await pgc().query("postgres", `CREATE ROLE ${role} LOGIN PASSWORD '${secret}' CONNECTION LIMIT 2`);
+    try {
+      const url = new URL(pgc().url(sourceDb));
+      url.username = role;
+      url.password = secret;
+      // Without the right to read the tables: the lock (the first thing a backup does with them) is refused, with what to grant.
+      const denied = await runCli(["backup", "--source", url.href, "--dest", fileUrl(tempDir("denied", false)), "--jobs", "1"]);
+      expect(denied.code, denied.stderr).not.toBe(0);
+      expect(errorLine(denied)).toMatch(/^cobalt-backup: error: backup failed: could not lock the tables to back up: permission denied for table \w+: the backup's role must be able to read every table \(grant it pg_read_all_data/);
+      await pgc().query("postgres", `GRANT pg_read_all_data TO ${role}`);
+      // The workers connect while the coordinator does: whichever is refused, the run ends with its reason.
+      const r = await runCli(["backup", "--source", url.href, "--dest", fileUrl(tempDir("limited", false)), "--jobs", "2"]);
+      expect(r.code, r.stderr).toBe(2);
+      const line = errorLine(r);
+      expect(line).toMatch(/too many connections for role/);
+      expect(line).toMatch(/one connection per job plus one/);
+      expect(line).toMatch(/CONNECTION LIMIT|max_connections/);
+      expect(r.stderr).not.toContain(secret);
+      expect(r.stderr).not.toMatch(/Unhandled|UnhandledPromiseRejection/);
+    } finally {
+      await pgc().query("postgres", `DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it("unwritable --dest: a path whose parent is a regular file", async () => {
     const parent = tempDir("unwritable");
     writeFileSync(join(parent, "afile"), "not a directory\n");

@@ -404,7 +404,18 @@ async function exportSnapshot(client: PgClient): Promise<string> {
 /** ACCESS SHARE locks, as pg_dump takes: concurrent DDL waits until the dump is done. */
 async function lockTables(client: PgClient, tables: readonly TableData[]): Promise<void> {
   const names = tables.map((t) => qname(t.schema, t.name));
-  for (let i = 0; i < names.length; i += 500) {
-    await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
+  try {
+    for (let i = 0; i < names.length; i += 500) {
+      await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
+    }
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    const hint =
+      code === "42501"
+        ? ": the backup's role must be able to read every table (grant it pg_read_all_data, or SELECT on the tables)"
+        : code === "53200"
+          ? ": the server's lock table is too small for this many tables: raise max_locks_per_transaction (pg_dump needs the same)"
+          : "";
+    fail({ _tag: "SnapshotFailed", message: `could not lock the tables to back up: ${causeMessage(cause)}${hint}` });
   }
 }
