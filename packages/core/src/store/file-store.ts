@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, renameSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { Readable } from "node:stream";
@@ -11,8 +11,6 @@ import type { BackupStore, StoreError, StoredObject, UnfinishedUpload } from "./
 
 const PARTIAL = ".partial-";
 const WRITE_CHECK = ".cobalt-write-check-";
-/** Objects up to this size are written synchronously: a page-cache write of this much takes well under a millisecond. */
-const SYNC_BYTES = 2 ** 20;
 
 /** `mkdir -p` that cannot spin: Node's recursive mkdir loops forever under /proc and /sys. */
 async function mkdirp(dir: string): Promise<void> {
@@ -129,15 +127,8 @@ export function fileStore(url: string): BackupStore {
           const signal = opts.signal ? { signal: opts.signal } : {};
           try {
             let bytes: number;
-            if (Buffer.isBuffer(body) && body.length <= SYNC_BYTES) {
-              // A small object in memory (most tables): written and renamed synchronously, which
-              // costs less than the thread pool's trips for open, write, close and rename.
-              opts.signal?.throwIfAborted();
-              await again(async () => writeFileSync(temp, body, { flag: "wx" }));
-              renameSync(temp, target);
-              return { bytes: body.length };
-            }
             if (Buffer.isBuffer(body)) {
+              // Bytes in memory: one write, without a stream per object (most tables are small).
               await again(() => writeFile(temp, body, { flag: "wx", ...signal }));
               bytes = body.length;
             } else {
