@@ -2,6 +2,7 @@ import type { Manifest } from "../manifest/manifest.js";
 import type { PgClient, PgConnect } from "../pg/session.js";
 import { QueryPool } from "../pg/query-pool.js";
 import { qname } from "../pg/sql.js";
+import { lockTableHint } from "../schema/capture.js";
 import { Failure, type ResultAsync } from "../result.js";
 import type { TableData } from "../schema/model.js";
 import { backupPrefix, newBackupId } from "../object/backup-id.js";
@@ -409,13 +410,10 @@ async function lockTables(client: PgClient, tables: readonly TableData[]): Promi
       await client.query(`LOCK TABLE ${names.slice(i, i + 500).join(", ")} IN ACCESS SHARE MODE`);
     }
   } catch (cause) {
-    const code = (cause as { code?: string }).code;
     const hint =
-      code === "42501"
+      (cause as { code?: string }).code === "42501"
         ? ": the backup's role must be able to read every table (grant it pg_read_all_data, or SELECT on the tables)"
-        : code === "53200"
-          ? ": the server's lock table is too small for this many tables: raise max_locks_per_transaction (pg_dump needs the same)"
-          : "";
+        : lockTableHint(cause);
     fail({ _tag: "SnapshotFailed", message: `could not lock the tables to back up: ${causeMessage(cause)}${hint}` });
   }
 }

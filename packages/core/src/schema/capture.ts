@@ -31,7 +31,7 @@ export function captureSchema(client: PgClient | QueryPool, hooks: CaptureHooks 
  * Every table and view read is locked until the snapshot ends (pg_dump's too): with tens of
  * thousands of them the server's shared lock table (out of shared memory, 53200) runs out.
  */
-const lockTableHint = (cause: unknown): string =>
+export const lockTableHint = (cause: unknown): string =>
   (cause as { code?: string }).code === "53200"
     ? "; the server's lock table is too small for this many tables and views: raise max_locks_per_transaction (pg_dump needs the same)"
     : "";
