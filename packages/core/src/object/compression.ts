@@ -1,5 +1,5 @@
 import { promisify } from "node:util";
-import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress, gzip, zstdCompress, zstdCompressSync, type ZstdOptions, type ZlibOptions } from "node:zlib";
+import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress, gzip, zstdCompress, type ZstdOptions, type ZlibOptions } from "node:zlib";
 import { PassThrough, Transform, type TransformCallback } from "node:stream";
 
 export type Compression = "zstd" | "gzip" | "none";
@@ -123,15 +123,6 @@ export class CompressingStream extends Transform {
 }
 
 const zstdAsync = promisify(zstdCompress);
-
-/**
- * Up to this size, at levels up to 3, zstd runs in the call (a few milliseconds at most): cheaper
- * than the thread pool's trip and the stream object of an async call. Writes to the store stay
- * asynchronous: written synchronously, small objects took less CPU (1.06 s instead of 1.23 s for
- * the bench's 200 small tables alone) but the whole backup's wall time grew (4.19 s against
- * 4.11 s, medians of 8): the main thread, which reads the largest table's COPY, waited on them.
- */
-const SYNC_BYTES = 2 ** 20;
 const gzipAsync = promisify(gzip);
 
 /**
@@ -144,8 +135,7 @@ export async function compressBuffer(c: Compression, bytes: Buffer, level = DEFA
       // Output room for the whole frame, at most what the chunks of a stream get: zstd then writes
       // it in one pass, and a small object does not take (and count against the collector) a
       // 256 KiB buffer of its own.
-      const options = { ...zstdOptions(level), pledgedSrcSize: bytes.length, chunkSize: Math.min(STREAM_CHUNK, zstdBound(bytes.length)) };
-      return bytes.length <= SYNC_BYTES && (level ?? 3) <= 3 ? zstdCompressSync(bytes, options) : zstdAsync(bytes, options);
+      return zstdAsync(bytes, { ...zstdOptions(level), pledgedSrcSize: bytes.length, chunkSize: Math.min(STREAM_CHUNK, zstdBound(bytes.length)) });
     case "gzip":
       return gzipAsync(bytes, gzipOptions(level));
     case "none":
