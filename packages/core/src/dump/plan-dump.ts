@@ -5,6 +5,7 @@ import { MANIFEST_KEY, type BackupSource } from "../manifest/manifest.js";
 import { applySessionSettings, type PgClient, type PgConnect } from "../pg/session.js";
 import { QueryPool, type Queryable } from "../pg/query-pool.js";
 import { describeConnectError } from "../pg/connect-error.js";
+import { causeMessage } from "../util/errors.js";
 import { ident, qname } from "../pg/sql.js";
 import type { ResultAsync } from "../result.js";
 import { backupPrefix } from "../object/backup-id.js";
@@ -120,11 +121,18 @@ export function checkResumable(plan: DumpPlan, input: { id: string; source: Sour
 }
 
 export async function connectSource(connect: PgConnect, what: string): Promise<PgClient> {
+  let client: PgClient | undefined;
   try {
-    const client = await connect();
+    client = await connect();
     await applySessionSettings(client);
     return client;
   } catch (cause) {
+    await client?.end().catch(() => {});
+    // Let in, or being let in, when the server ended the session (an administrator, a shutdown,
+    // class 57P): a failure of the run, not of what the operator gave.
+    if (client || String((cause as { code?: unknown }).code ?? "").startsWith("57P")) {
+      return fail({ _tag: "SnapshotFailed", message: `${what} ended the session as it started: ${causeMessage(cause)}` });
+    }
     const p = describeConnectError(cause, what);
     return fail({ _tag: "SourceConnectFailed", reason: p.reason, message: p.message, retryable: p.retryable });
   }
