@@ -189,6 +189,8 @@ interface ServerFacts {
   snapshotTime: string;
   /** The server runs on this machine: reached through a Unix socket or a loopback address. */
   sharesHost: boolean;
+  /** Large objects in the snapshot: read here, so that planning needs no query of its own. */
+  largeObjects: number;
 }
 
 /**
@@ -209,7 +211,11 @@ export async function makePlan(
     signal?: AbortSignal | undefined;
     /** Reads the catalogs (default: `client`); a pool of connections in the same snapshot reads them side by side. */
     catalog?: QueryPool;
-    /** Runs once the tables are read, before their units are made (a live dump locks the tables there). */
+    /**
+     * Runs as soon as the tables are read (before the capture sends its next query, and before the
+     * check for unsupported objects is done), before their units are made: a live dump locks the
+     * tables there, on the connection that read their sizes.
+     */
     afterTables?: (tables: readonly TableData[]) => Promise<void>;
     /** Gets the units as soon as they are known, before the rest of the schema is read and anything is stored. */
     onUnits?: (plan: DataPlan) => void;
@@ -221,17 +227,30 @@ export async function makePlan(
   // The facts first (one cheap round trip, which the capture would make for the version anyway),
   // then the relations, on the connection that locks the tables.
   const facts = await serverFacts(reader.first);
-  let tablesRead!: (tables: TableData[]) => void;
-  const tables = new Promise<TableData[]>((resolve) => (tablesRead = resolve));
+  let tablesRead!: (read: { tables: TableData[]; locked: Promise<void>; supported: Promise<boolean> }) => void;
+  const tablesKnown = new Promise<{ tables: TableData[]; locked: Promise<void>; supported: Promise<boolean> }>((resolve) => (tablesRead = resolve));
+  const onTables = (read: TableData[], supported: Promise<boolean>) => {
+    // Locked at once, before the capture sends its next query: that connection is the lock's.
+    const locked = input.afterTables ? input.afterTables(read) : Promise.resolve();
+    // Both are awaited by the planning below, later: handled now, so neither is left unhandled.
+    locked.catch(() => {});
+    supported.catch(() => {});
+    tablesRead({ tables: read, locked, supported });
+  };
   const capturing = (async (): Promise<SchemaCapture> => {
-    const captured = await captureSchema(reader, { onTables: tablesRead, serverVersionNum: facts.serverVersionNum });
+    const captured = await captureSchema(reader, { onTables, serverVersionNum: facts.serverVersionNum });
     if (captured.isErr()) fail({ _tag: "SchemaCaptureFailed", schemaError: captured.error, message: captured.error.message });
     return (captured as { value: SchemaCapture }).value;
   })();
-  // A capture that fails before the tables are read fails this first; one that succeeds has read them.
-  const planning = tables.then(async (read) => {
-    await input.afterTables?.(read);
+  const tables = tablesKnown.then((k) => k.tables);
+  // A capture that fails before the tables are read fails this first; one that succeeds has read
+  // them. Units are handed on only once nothing that cannot be backed up was found: otherwise the
+  // capture fails with what it found, and this never settles.
+  const planning = tablesKnown.then(async ({ tables: read, locked, supported }) => {
+    await locked;
     const data = await planUnits(reader.first, read, input, facts);
+    // A failed check fails the capture, with its own message.
+    if (!(await supported.catch(() => false))) return new Promise<never>(() => {});
     input.onUnits?.(data);
     return data;
   });
@@ -241,8 +260,8 @@ export async function makePlan(
   input.signal?.throwIfAborted();
   const sequences = await readSequenceStates(reader, schema.sequences);
 
-  // Where the server runs only shaped this plan's default; the manifest describes the source.
-  const { sharesHost: _sharesHost, ...sourceFacts } = { ...facts, databaseBytes: await databaseBytes };
+  // Where the server runs only shaped this plan's default, and the large objects are its units: the manifest describes the source.
+  const { sharesHost: _sharesHost, largeObjects: _largeObjects, ...sourceFacts } = { ...facts, databaseBytes: await databaseBytes };
   const format = objectFormat(input.settings);
   const schemaKey = `schema.json${objectSuffix(format)}`;
   const written = await writeOrThrow(store, `${prefix}${schemaKey}`, readableOf(JSON.stringify({ items: schema.items, roles: schema.roles })), { ...format, ...(input.signal ? { signal: input.signal } : {}) });
@@ -278,10 +297,8 @@ async function planUnits(reader: Queryable, tables: readonly TableData[], input:
   const ext = objectSuffix(objectFormat(settings));
   const total = tables.reduce((s, t) => s + t.sizeBytes, 0);
   const threshold = settings.splitLargerThan ?? defaultSplitThreshold(total, settings.jobs, info.sharesHost);
-  const [ranges, largeObjects] = await Promise.all([
-    tableRanges(reader, tables, threshold, info.serverVersionNum),
-    reader.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_catalog.pg_largeobject_metadata").then((r) => r.rows[0]!.n),
-  ]);
+  const ranges = await tableRanges(reader, tables, threshold, info.serverVersionNum);
+  const { largeObjects } = info;
   const width = Math.max(4, String(tables.length).length);
   const units: PlanUnit[] = [];
   tables.forEach((t, ti) => {
@@ -322,9 +339,10 @@ export async function putJson(store: BackupStore, key: string, value: unknown, s
 
 /** What the plan and manifest say of the server, read in the snapshot's transaction. */
 async function serverFacts(client: Queryable): Promise<ServerFacts> {
-  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; local: boolean }>(
+  const r = await client.query<{ version: string; num: string; encoding: string; at: Date; local: boolean; large_objects: number }>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
             pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, pg_catalog.now() AS at,
+            (SELECT count(*)::int FROM pg_catalog.pg_largeobject_metadata) AS large_objects,
             pg_catalog.inet_server_addr() IS NULL OR pg_catalog.host(pg_catalog.inet_server_addr()) IN ('::1', '::ffff:127.0.0.1')
               OR pg_catalog.inet_server_addr() <<= '127.0.0.0/8'::pg_catalog.inet AS local
        FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
@@ -336,6 +354,7 @@ async function serverFacts(client: Queryable): Promise<ServerFacts> {
     encoding: row.encoding,
     snapshotTime: new Date(row.at).toISOString(),
     sharesHost: row.local,
+    largeObjects: row.large_objects,
   };
 }
 

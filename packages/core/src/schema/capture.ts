@@ -37,8 +37,14 @@ export const lockTableHint = (cause: unknown): string =>
     : "";
 
 export interface CaptureHooks {
-  /** Called once the tables are read, before the rest of the schema: their data can be planned there. */
-  onTables?: (tables: TableData[]) => void;
+  /**
+   * Called as soon as the tables are read, before the rest of the schema (in the same turn of the
+   * event loop as their query's end, before any other query is sent): their data can be planned
+   * there, and their locks taken. `supported` settles once the check for what cannot be backed up
+   * has: true when nothing was found (false: the capture fails with the object it names). No data
+   * may be read before it is true.
+   */
+  onTables?: (tables: TableData[], supported: Promise<boolean>) => void;
   /** The server's `server_version_num`, when the caller has read it already: one round trip fewer. */
   serverVersionNum?: number;
 }
@@ -47,12 +53,11 @@ async function run(client: QueryPool, hooks: CaptureHooks): Promise<SchemaCaptur
   const versionNum = hooks.serverVersionNum ?? Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
   // The relations first, with the check for what cannot be backed up, ahead of any other read:
   // the tables' data can be planned (and read) as soon as they are known, while the rest is read.
-  // The first query (which sizes and so locks every table) goes to the pool's preferred connection.
-  const unsupported = findUnsupported(client.first);
-  const reading = captureRelations(client.first, versionNum, (tables) => {
-    // Handed on once nothing that cannot be backed up was found; otherwise that is the error.
-    unsupported.then((found) => found || hooks.onTables?.(tables), () => {});
-  });
+  // The relations' query (which sizes and so locks every table) is sent first: it goes to the
+  // pool's preferred connection, the one that locks the tables.
+  let unsupported!: Promise<SchemaError | undefined>;
+  const reading = captureRelations(client.first, versionNum, (tables) => hooks.onTables?.(tables, unsupported.then((found) => !found)));
+  unsupported = findUnsupported(client.first);
   const [problem, relationsRead] = await Promise.allSettled([unsupported, reading]);
   // An unsupported object is the reason to give, even when a query about it failed meanwhile.
   if (problem.status === "fulfilled" && problem.value) return problem.value;

@@ -21,6 +21,8 @@ interface RelRow {
   comment: string | null;
   viewdef: string | null;
   rewrite_oid: number | null;
+  /** A table's columns that COPY reads (not generated), in order; null for other relations. */
+  data_columns: string[] | null;
 }
 
 interface ColRow {
@@ -105,16 +107,23 @@ export async function captureRelations(client: Queryable, versionNum: number, on
                  + CASE WHEN c.reltoastrelid <> 0 THEN pg_catalog.pg_relation_size(c.reltoastrelid) ELSE 0 END ELSE 0 END AS size,
             pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
             CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS viewdef,
-            (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rewrite_oid
+            (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rewrite_oid,
+            CASE WHEN c.relkind = 'r' THEN ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum) END AS data_columns
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p', 'v', 'm') AND ${USER_NAMESPACE} AND ${notExtensionMember("pg_class", "c.oid")}
       ORDER BY c.oid`,
   );
+  // The tables, with the columns their data is read by, are known now: handed on before the rest
+  // is read, so that they are locked and their data starts while the DDL is still being read.
+  const tables: TableData[] = rels
+    .filter((r) => r.relkind === "r")
+    .map((r) => ({ oid: r.oid, schema: r.nspname, name: r.relname, columns: r.data_columns ?? [], sizeBytes: Number(r.size) }));
+  onTables?.(tables);
   const oids = rels.map((r) => r.oid);
   const stat = versionNum >= 170000 ? "a.attstattarget" : "NULLIF(a.attstattarget, -1)";
   const compression = versionNum >= 140000 ? "NULLIF(a.attcompression::text, '')" : "NULL::text";
-  // What follows reads about those relations, side by side on a pool; the columns first, which
-  // with the relations make the tables.
+  // What follows reads about those relations, side by side on a pool.
   const colsRead = rows<ColRow>(
     client,
     `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
@@ -160,19 +169,9 @@ export async function captureRelations(client: Queryable, versionNum: number, on
         )
       : Promise.resolve([]),
   ]);
-  rest.catch(() => {}); // awaited below, after the tables are handed on
+  rest.catch(() => {}); // awaited below, with the columns
   const cols = await colsRead;
   const colsBy = groupBy(cols, (c) => c.attrelid);
-  const tables: TableData[] = rels
-    .filter((r) => r.relkind === "r")
-    .map((r) => ({
-      oid: r.oid,
-      schema: r.nspname,
-      name: r.relname,
-      columns: (colsBy.get(r.oid) ?? []).filter((c) => c.attgenerated === "").map((c) => c.attname),
-      sizeBytes: Number(r.size),
-    }));
-  onTables?.(tables);
   const [checks, parents, seqs, notNulls] = await rest;
   const notNullBy = new Map(notNulls.map((n) => [`${n.conrelid}:${n.attnum}`, n]));
 
