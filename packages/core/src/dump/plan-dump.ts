@@ -260,7 +260,8 @@ export async function makePlan(
   input.signal?.throwIfAborted();
   const sequences = await readSequenceStates(reader, schema.sequences);
 
-  // Where the server runs only shaped this plan's default, and the large objects are its units: the manifest describes the source.
+  // Where the server runs only shaped this plan's default, and the large objects are its units:
+  // the manifest describes the source.
   const { sharesHost: _sharesHost, largeObjects: _largeObjects, ...sourceFacts } = { ...facts, databaseBytes: await databaseBytes };
   const format = objectFormat(input.settings);
   const schemaKey = `schema.json${objectSuffix(format)}`;

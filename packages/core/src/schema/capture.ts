@@ -39,8 +39,8 @@ export const lockTableHint = (cause: unknown): string =>
 export interface CaptureHooks {
   /**
    * Called as soon as the tables are read, before the rest of the schema (in the same turn of the
-   * event loop as their query's end, before any other query is sent): their data can be planned
-   * there, and their locks taken. `supported` settles once the check for what cannot be backed up
+   * event loop as their query's end, before the capture sends its next reads): their data can be
+   * planned there, and their locks taken. `supported` settles once the check for what cannot be backed up
    * has: true when nothing was found (false: the capture fails with the object it names). No data
    * may be read before it is true.
    */
