@@ -193,6 +193,13 @@ interface ServerFacts {
   largeObjects: number;
 }
 
+/** The tables as the capture hands them on: their locks being taken, and the check still running. */
+interface TablesRead {
+  tables: TableData[];
+  locked: Promise<void>;
+  supported: Promise<boolean>;
+}
+
 /**
  * Makes and stores the plan on a connection inside the transaction (snapshot) the units will
  * read: schema object, then `plan.json` and `units.json`. The units are known as soon as the
@@ -227,8 +234,8 @@ export async function makePlan(
   // The facts first (one cheap round trip, which the capture would make for the version anyway),
   // then the relations, on the connection that locks the tables.
   const facts = await serverFacts(reader.first);
-  let tablesRead!: (read: { tables: TableData[]; locked: Promise<void>; supported: Promise<boolean> }) => void;
-  const tablesKnown = new Promise<{ tables: TableData[]; locked: Promise<void>; supported: Promise<boolean> }>((resolve) => (tablesRead = resolve));
+  let tablesRead!: (read: TablesRead) => void;
+  const tablesKnown = new Promise<TablesRead>((resolve) => (tablesRead = resolve));
   const onTables = (read: TableData[], supported: Promise<boolean>) => {
     // Locked at once, before the capture sends its next query: that connection is the lock's.
     const locked = input.afterTables ? input.afterTables(read) : Promise.resolve();

@@ -61,9 +61,9 @@ export function compressor(c: Compression, level = DEFAULT_LEVEL[c]): Transform 
  * Compresses a stream as `compressor` does, after joining the source's chunks into buffers of
  * `bytes` (default 1 MiB). A COPY stream arrives in socket reads of 8 to 64 KiB, and the
  * compressor pays per chunk (a trip to the thread pool, a write): joined in 256 KiB, the bench's
- * backup took 4.5 s instead of 4.8 s. Two buffers are filled in turn, each again once the compressor has taken its bytes: a new
- * buffer per joined chunk added up to the table's size in external memory, and each 64 MiB of that
- * starts a full garbage collection in V8. `observe` sees every joined buffer before it is
+ * backup took 4.5 s instead of 4.8 s. Two buffers are filled in turn, each again once the
+ * compressor has taken its bytes: a new buffer per joined chunk added up to the table's size in
+ * external memory, and each 64 MiB of that starts a full garbage collection in V8. `observe` sees every joined buffer before it is
  * compressed (the raw bytes' count and digest).
  */
 export class CompressingStream extends Transform {

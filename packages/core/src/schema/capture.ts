@@ -40,9 +40,9 @@ export interface CaptureHooks {
   /**
    * Called as soon as the tables are read, before the rest of the schema (in the same turn of the
    * event loop as their query's end, before the capture sends its next reads): their data can be
-   * planned there, and their locks taken. `supported` settles once the check for what cannot be backed up
-   * has: true when nothing was found (false: the capture fails with the object it names). No data
-   * may be read before it is true.
+   * planned there, and their locks taken. `supported` settles once the check for what cannot be
+   * backed up has: true when nothing was found (false: the capture fails with the object it
+   * names). No data may be read before it is true.
    */
   onTables?: (tables: TableData[], supported: Promise<boolean>) => void;
   /** The server's `server_version_num`, when the caller has read it already: one round trip fewer. */
